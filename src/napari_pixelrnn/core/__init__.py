@@ -1,0 +1,20 @@
+"""Headless napari-pixelrnn: model, data preparation, training, completion, checkpoints.
+
+Importing this package loads torch and numpy, never Qt or napari.
+"""
+
+from .checkpoint import load_model, save_model
+from .data import DataSpec
+from .errors import CheckpointError, PixelRNNError
+from .evaluation import evaluate
+from .model import GenModel, ModelConfig
+from .sampler import GeneratedRow, complete, complete_rows
+from .samples import SAMPLES, load_sample, sample_path
+from .training import TrainConfig, TrainProgress, train, train_steps
+
+__all__ = [
+    "CheckpointError", "DataSpec", "GenModel", "GeneratedRow", "ModelConfig",
+    "PixelRNNError", "SAMPLES", "TrainConfig", "TrainProgress", "complete", "complete_rows",
+    "evaluate", "load_model", "load_sample", "sample_path", "save_model", "train",
+    "train_steps",
+]

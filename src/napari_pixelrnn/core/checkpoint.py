@@ -1,0 +1,134 @@
+"""Checkpoints: weights in safetensors, settings as JSON in its header. Nothing is ever
+unpickled, so loading a file from a stranger cannot run code."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from .data import DataSpec
+from .errors import CheckpointError, PixelRNNError
+from .model import GenModel, ModelConfig
+
+FORMAT = "napari-pixelrnn"
+FORMAT_VERSION = 1
+MAX_HEADER = 1 << 20  # a real header is a few kB; refuse to parse anything huge
+
+
+def save_model(model: GenModel, path) -> Path:
+    """Write ``model`` (weights, architecture and data settings) to ``path`` atomically."""
+    if not isinstance(model, GenModel) or model.data is None:
+        raise PixelRNNError("Only a trained GenModel (from train or load_model) can be saved.")
+    path = Path(path)
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "model": json.dumps(asdict(model.config)),
+        "data": json.dumps(model.data.to_dict()),
+    }
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    payload = save_tensors(tensors, metadata=metadata)
+    # Write beside the target, then rename: a crash never leaves a half-written checkpoint.
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_metadata(data: bytes, name: str) -> dict:
+    not_ours = f"{name} is not a napari-pixelrnn checkpoint"
+    if len(data) < 8:
+        raise CheckpointError(f"{not_ours} (too short: {len(data)} bytes).")
+    (header_size,) = struct.unpack("<Q", data[:8])
+    if header_size > MAX_HEADER or header_size > len(data) - 8:
+        raise CheckpointError(f"{not_ours} (no valid header; truncated or another format).")
+    try:
+        header = json.loads(data[8:8 + header_size])
+        metadata = header["__metadata__"]
+        if metadata.get("format") != FORMAT:
+            raise KeyError("format")
+        version = int(metadata["format_version"])
+    except Exception:
+        raise CheckpointError(f"{not_ours} (header missing or unreadable).") from None
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{name} has checkpoint format {version}, newer than this napari-pixelrnn "
+            f"understands ({FORMAT_VERSION}); upgrade napari-pixelrnn to load it."
+        )
+    return metadata
+
+
+def _settings(text: str, cls, name: str):
+    try:
+        values = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        if not isinstance(values, dict) or set(values) != known:
+            raise ValueError(f"expected the fields {sorted(known)}")
+        return cls(**values)
+    except PixelRNNError as exc:
+        raise CheckpointError(f"{name} has invalid model settings: {exc}") from None
+    except Exception as exc:
+        raise CheckpointError(f"{name} has unreadable {cls.__name__} settings ({exc}).") from None
+
+
+def _check_data(spec: DataSpec, config: ModelConfig, name: str) -> None:
+    ok = (isinstance(spec.width, int) and isinstance(spec.channels, int)
+          and spec.channels in (1, 3, 4) and spec.width * spec.channels == config.input_size
+          and spec.dtype in {"bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16",
+                             "int32", "int64", "float16", "float32", "float64"}
+          and all(isinstance(v, (int, float)) for v in (spec.low, spec.high))
+          and spec.high > spec.low
+          and (spec.threshold is None or isinstance(spec.threshold, (int, float)))
+          and spec.binary == (config.values == "binary"))
+    if not ok:
+        raise CheckpointError(f"{name} has inconsistent data settings: {spec}.")
+
+
+def load_model(path) -> GenModel:
+    """Load a checkpoint written by :func:`save_model`; the model is ready to complete."""
+    path = Path(path)
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"Cannot read checkpoint {path}: {exc.strerror or exc}.") from None
+    metadata = _read_metadata(data, name)
+    config = _settings(metadata.get("model", ""), ModelConfig, name)
+    spec = _settings(metadata.get("data", ""), DataSpec, name)
+    _check_data(spec, config, name)
+    try:
+        tensors = load_tensors(data)
+    except Exception as exc:
+        raise CheckpointError(f"{name} has damaged weights ({exc}).") from None
+    # Check shapes before building the model, so a forged header cannot make us
+    # allocate a huge network.
+    model = GenModel.from_config(config) if _shapes_match(config, tensors) else None
+    if model is None:
+        raise CheckpointError(f"{name}: the weights do not match the model settings.")
+    model.load_state_dict(tensors)
+    model.data = spec
+    return model.eval()
+
+
+def _shapes_match(config: ModelConfig, tensors: dict[str, torch.Tensor]) -> bool:
+    with torch.device("meta"):  # builds the network without allocating memory
+        expected = GenModel.from_config(config).state_dict()
+    return set(expected) == set(tensors) and all(
+        expected[k].shape == tensors[k].shape and expected[k].dtype == tensors[k].dtype
+        for k in expected
+    )

@@ -1,0 +1,192 @@
+"""Images as sequences of rows: validation, normalization, binarization, and back.
+
+An image of shape ``(*stack, H, W[, C])`` becomes ``(N, H, W*C)`` float32 rows in [0, 1]
+(N = product of the stack axes); each row, flattened across its channels, is one time step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .errors import PixelRNNError
+
+MAX_NDIM = 5  # (T, Z, H, W, C) is the largest layout we accept
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How an image maps to model rows and back; stored with the model."""
+
+    dtype: str  # numpy dtype name of the training image, e.g. "uint8"
+    width: int  # W: pixels per row
+    channels: int  # C: 1 for grayscale, 3 or 4 for colour
+    rgb: bool  # whether the last axis of the image is colour
+    low: float  # intensity mapped to 0
+    high: float  # intensity mapped to 1
+    threshold: float | None  # binarization threshold on the normalized image, None = continuous
+
+    @property
+    def input_size(self) -> int:
+        return self.width * self.channels
+
+    @property
+    def binary(self) -> bool:
+        return self.threshold is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def guess_rgb(shape: tuple[int, ...]) -> bool:
+    """napari's rule: the last axis is colour if it has 3 or 4 entries and the two axes
+    before it are longer than 30."""
+    return len(shape) > 2 and shape[-1] in (3, 4) and all(d > 30 for d in shape[-3:-1])
+
+
+def check_image(image, rgb: bool | None = None) -> tuple[np.ndarray, bool]:
+    """Validate an image and resolve ``rgb``; returns the array (not copied) and rgb."""
+    if not isinstance(image, np.ndarray):
+        try:
+            image = np.asarray(image)
+        except Exception as exc:  # ragged lists and the like
+            raise PixelRNNError(f"Cannot read the image as an array ({exc}).") from None
+    kind = image.dtype.kind
+    if kind not in "biuf":
+        raise PixelRNNError(
+            f"Unsupported image dtype {image.dtype}: accepted are bool, integer and real "
+            "floating-point images (not complex, object or strings)."
+        )
+    if rgb is None:
+        rgb = guess_rgb(image.shape)
+    if rgb and (image.ndim < 3 or image.shape[-1] not in (3, 4)):
+        raise PixelRNNError(
+            f"rgb=True needs a last axis of 3 or 4 colour channels; the image has shape "
+            f"{image.shape}."
+        )
+    spatial = image.ndim - (1 if rgb else 0)
+    if spatial < 2 or image.ndim > MAX_NDIM:
+        raise PixelRNNError(
+            f"Unsupported image shape {image.shape}: accepted are (H, W), (H, W, 3|4) and "
+            "stacks of them, (Z, H, W), (T, Z, H, W), (Z, H, W, C), at most 5 axes."
+        )
+    if image.size == 0:
+        raise PixelRNNError(f"The image is empty (shape {image.shape}).")
+    height = image.shape[spatial - 2]
+    if height < 2:
+        raise PixelRNNError(
+            f"The image has {height} row(s); at least 2 rows are needed to learn how one "
+            "row follows another."
+        )
+    if kind == "f" and not np.isfinite(image).all():
+        raise PixelRNNError(
+            "The image contains NaN or infinite values; replace them (e.g. np.nan_to_num) "
+            "before training or completing."
+        )
+    return image, bool(rgb)
+
+
+def image_height(image: np.ndarray, rgb: bool) -> int:
+    return image.shape[row_axis(image, rgb)]
+
+
+def check_keep_rows(keep_rows, height: int) -> int:
+    """``keep_rows`` must be a whole number with 1 <= keep_rows < height."""
+    if isinstance(keep_rows, (bool, np.bool_)) or not isinstance(keep_rows, (int, np.integer)):
+        raise PixelRNNError(f"keep_rows must be a whole number of rows, got {keep_rows!r}.")
+    if not 1 <= keep_rows < height:
+        raise PixelRNNError(
+            f"keep_rows={keep_rows} is out of range: keep at least 1 row and fewer than the "
+            f"image's {height} rows (1 <= keep_rows <= {height - 1})."
+        )
+    return int(keep_rows)
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold for values in [0, 1]: the cut maximizing between-class variance."""
+    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    hist = hist.astype(np.float64)
+    centers = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(hist)
+    weight_high = weight_low[-1] - weight_low
+    mean_low = np.cumsum(hist * centers) / np.maximum(weight_low, 1)
+    mean_high = (np.sum(hist * centers) - np.cumsum(hist * centers)) / np.maximum(weight_high, 1)
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(edges[1:][np.argmax(between)]) if between.max() > 0 else 0.5
+
+
+def intensity_range(image: np.ndarray) -> tuple[float, float]:
+    """Integers map by their dtype's range, floats by their finite min/max."""
+    if image.dtype.kind == "b":
+        return 0.0, 1.0
+    if image.dtype.kind in "iu":
+        info = np.iinfo(image.dtype)
+        return float(info.min), float(info.max)
+    low, high = float(image.min()), float(image.max())
+    return (low, high) if high > low else (low, low + 1.0)
+
+
+def make_spec(image: np.ndarray, rgb: bool, binarize: bool | float) -> DataSpec:
+    """Derive the normalization and binarization settings from a (validated) image."""
+    low, high = intensity_range(image)
+    channels = image.shape[-1] if rgb else 1
+    width = image.shape[-2] if rgb else image.shape[-1]
+    threshold = None
+    if binarize is True:
+        threshold = otsu_threshold(_normalize(image, low, high))
+    elif binarize is not False and binarize is not None:
+        if isinstance(binarize, (bool, np.bool_)) or not isinstance(binarize, (int, float)):
+            raise PixelRNNError(f"binarize must be True, False or a threshold in (0, 1), got {binarize!r}.")
+        if not 0.0 < float(binarize) < 1.0:
+            raise PixelRNNError(
+                f"binarize={binarize} is not a threshold in (0, 1) on the normalized image."
+            )
+        threshold = float(binarize)
+    return DataSpec(str(image.dtype), int(width), int(channels), rgb, low, high, threshold)
+
+
+def _normalize(image: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.clip((image.astype(np.float64) - low) / (high - low), 0.0, 1.0)
+
+
+def to_rows(image: np.ndarray, spec: DataSpec) -> np.ndarray:
+    """``(*stack, H, W[, C])`` image -> ``(N, H, W*C)`` float32 rows in [0, 1]."""
+    rgb = spec.rgb
+    width = image.shape[-2] if rgb else image.shape[-1]
+    channels = image.shape[-1] if rgb else 1
+    if width != spec.width or channels != spec.channels:
+        raise PixelRNNError(
+            f"The model was trained on images {spec.width} pixels wide with {spec.channels} "
+            f"channel(s); this image is {width} wide with {channels}. Use an image of the "
+            "same width and channels, or train a new model on it."
+        )
+    height = image_height(image, rgb)
+    values = _normalize(image, spec.low, spec.high)
+    if spec.binary:
+        values = values > spec.threshold
+    return values.reshape(-1, height, spec.input_size).astype(np.float32)
+
+
+def from_rows(rows: np.ndarray, spec: DataSpec, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """Model rows in [0, 1] -> an image of ``shape`` and ``dtype`` in the spec's range."""
+    dtype = np.dtype(dtype)
+    values = rows.reshape(shape).astype(np.float64)
+    if dtype.kind == "b":
+        return values > 0.5
+    values = spec.low + values * (spec.high - spec.low)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        values = np.clip(np.round(values), info.min, info.max)
+    return values.astype(dtype)
+
+
+def row_axis(image: np.ndarray, rgb: bool) -> int:
+    return image.ndim - (3 if rgb else 2)
+
+
+def top_rows(image: np.ndarray, count: int, rgb: bool) -> np.ndarray:
+    """The first ``count`` rows of every slice (a view, not a copy)."""
+    index = [slice(None)] * image.ndim
+    index[row_axis(image, rgb)] = slice(0, count)
+    return image[tuple(index)]

@@ -1,0 +1,16 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def stripes():
+    """64x64 binary diagonal stripes (period 16), uint8 0/255."""
+    r, c = np.mgrid[:64, :64]
+    return ((((r + c) // 8) % 2) * 255).astype(np.uint8)
+
+
+def tiny(**overrides):
+    """Settings for fast tests: a small network and a handful of steps."""
+    settings = dict(steps=3, hidden_size=16, seed=0)
+    settings.update(overrides)
+    return settings

@@ -1,0 +1,96 @@
+"""No prediction may depend on the row it predicts or any row below it."""
+
+import copy
+
+import pytest
+import torch
+
+from napari_pixelrnn.core import GenModel, PixelRNNError
+from napari_pixelrnn.core.evaluation import teacher_forced_nll
+from napari_pixelrnn.core.windows import windows_before
+
+ROWS, WIDTH, CUT = 12, 10, 5
+ARCHITECTURES = [
+    dict(cell=cell, mode=mode, bidirectional=bidi, values=values, num_layers=2, dropout=0.2)
+    for cell in ("gru", "lstm", "rnn")
+    for mode, bidi in (("many-to-many", False), ("many-to-one", False), ("many-to-one", True))
+    for values in ("binary", "continuous")
+]
+
+
+def _id(arch):
+    return f"{arch['cell']}-{arch['mode']}{'-bidi' if arch['bidirectional'] else ''}-{arch['values']}"
+
+
+def next_row_predictions(model, rows):
+    """Predictions for rows 1..H-1, each from the rows above, as training computes them."""
+    if model.config.mode == "many-to-many":
+        return model(rows[:, :-1])
+    n, height, _ = rows.shape
+    targets = torch.arange(1, height).repeat(n)
+    slices = torch.arange(n).repeat_interleave(height - 1)
+    return model(windows_before(rows, slices, targets, model.config.context)).reshape(
+        n, height - 1, WIDTH, -1)
+
+
+def leaks(model, training):
+    """Whether predictions for rows <= CUT change when rows >= CUT change."""
+    torch.manual_seed(0)
+    rows = torch.rand(3, ROWS, WIDTH)
+    model.train()
+    model(rows[:, :-1] if model.config.mode == "many-to-many" else rows[:, :4])  # warm statistics
+    perturbed = rows.clone()
+    perturbed[:, CUT:] = torch.rand(3, ROWS - CUT, WIDTH)
+
+    def predict(data):
+        m = copy.deepcopy(model).train(training)  # same statistics for both runs
+        torch.manual_seed(1)  # same dropout masks for both runs
+        return next_row_predictions(m, data)
+
+    before, after = predict(rows), predict(perturbed)
+    # the check can fail: the prediction of the row after the cut does change
+    assert not torch.equal(before[:, CUT:], after[:, CUT:])
+    # position t predicts row t + 1: rows <= CUT are predicted by positions < CUT
+    return not torch.equal(before[:, :CUT], after[:, :CUT])
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
+@pytest.mark.parametrize("arch", ARCHITECTURES, ids=_id)
+def test_predictions_ignore_the_rows_they_predict_and_below(arch, training):
+    torch.manual_seed(0)
+    assert not leaks(GenModel(WIDTH, hidden_size=8, context=4, **arch), training)
+
+
+class _PlainBatchNorm(torch.nn.BatchNorm1d):
+    def forward(self, x):  # normalize (batch, rows, features) with batch statistics
+        return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+
+
+def test_the_check_catches_plain_batch_norm_in_training():
+    model = GenModel(WIDTH, hidden_size=8)
+    model.norm = _PlainBatchNorm(8)
+    assert leaks(model, training=True)
+
+
+def test_the_check_catches_a_bidirectional_many_to_many_model():
+    model = GenModel(WIDTH, hidden_size=8)
+    model.rnn = torch.nn.LSTM(8, 8, batch_first=True, bidirectional=True)
+    model.decoder = torch.nn.Linear(16, WIDTH)
+    assert leaks(model, training=False)
+
+
+def test_evaluation_scores_each_row_from_the_rows_above_only():
+    torch.manual_seed(0)
+    model = GenModel(WIDTH, hidden_size=8, values="continuous").eval()
+    rows = torch.rand(2, ROWS, WIDTH)
+    perturbed = rows.clone()
+    perturbed[:, CUT + 1:] += 0.5
+    nll, nll_perturbed = teacher_forced_nll(model, rows, 3), teacher_forced_nll(model, perturbed, 3)
+    # masked rows 3..CUT (nll positions 0..CUT-3) keep their score
+    assert torch.equal(nll[:, : CUT - 2], nll_perturbed[:, : CUT - 2])
+    assert not torch.equal(nll, nll_perturbed)
+
+
+def test_bidirectional_many_to_many_is_refused_with_the_reason():
+    with pytest.raises(PixelRNNError, match="backward direction would read the rows below"):
+        GenModel(WIDTH, bidirectional=True, mode="many-to-many")

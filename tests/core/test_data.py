@@ -1,0 +1,123 @@
+"""Every accepted layout and dtype comes back with its shape, dtype and kept rows intact."""
+
+import numpy as np
+import pytest
+
+from napari_pixelrnn.core import PixelRNNError, complete, evaluate, train
+from napari_pixelrnn.core.data import guess_rgb, otsu_threshold
+
+from .conftest import tiny
+
+RNG = np.random.default_rng(0)
+
+
+def make(shape, dtype):
+    if np.dtype(dtype).kind == "f":
+        return (RNG.random(shape) * 3 - 1).astype(dtype)  # not in [0, 1]: scaled by min/max
+    info = np.iinfo(dtype)
+    return RNG.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+@pytest.mark.parametrize("shape,rgb", [
+    ((16, 12), None), ((40, 36, 3), None), ((3, 16, 12), None), ((2, 2, 16, 12), None),
+    ((2, 40, 36, 3), None), ((16, 12, 4), True),
+], ids=["gray", "rgb", "stack", "tz-stack", "rgb-stack", "rgba-forced"])
+@pytest.mark.parametrize("binarize", [False, True], ids=["continuous", "binary"])
+def test_completion_keeps_shape_dtype_and_rows(shape, rgb, dtype, binarize):
+    image = make(shape, dtype)
+    before = image.copy()
+    model = train(image, rgb=rgb, keep_rows=8, **tiny(binarize=binarize))
+    out = complete(model, image, keep_rows=5)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    row_axis = image.ndim - (3 if model.data.rgb else 2)
+    kept = np.moveaxis(out, row_axis, 0)[:5]
+    assert np.array_equal(kept, np.moveaxis(image, row_axis, 0)[:5])
+    assert np.array_equal(image, before)  # the input is never modified
+    generated = np.moveaxis(out, row_axis, 0)[5:]
+    if np.dtype(dtype).kind == "f":  # floats come back inside the input's range
+        assert image.min() <= generated.min() and generated.max() <= image.max()
+
+
+def test_rgb_rows_are_flattened_across_channels():
+    image = make((40, 36, 3), "uint8")
+    model = train(image, **tiny())
+    assert model.data.rgb and model.config.input_size == 36 * 3
+
+
+def test_napari_rgb_guess():
+    assert guess_rgb((64, 64, 3)) and guess_rgb((5, 64, 64, 4))
+    assert not guess_rgb((64, 64)) and not guess_rgb((64, 64, 5)) and not guess_rgb((3, 20, 3))
+
+
+def test_binarized_bool_image_round_trips():
+    image = make((16, 12), "uint8") > 127
+    model = train(image, binarize=True, **tiny())
+    out = complete(model, image, 4)
+    assert out.dtype == bool and np.array_equal(out[:4], image[:4])
+
+
+def test_otsu_splits_two_clusters():
+    values = np.concatenate([np.full(100, 0.2), np.full(100, 0.7)])
+    assert 0.2 <= otsu_threshold(values) < 0.7
+
+
+def test_training_with_keep_rows_never_sees_the_masked_rows():
+    image = make((20, 12), "float32")
+    other = image.copy()
+    other[10:] = make((10, 12), "float32") * 7  # different values and a wider range
+    a, b = train(image, keep_rows=10, **tiny()), train(other, keep_rows=10, **tiny())
+    assert a.data == b.data
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert np.array_equal(x.numpy(), y.numpy()), name
+
+
+BAD_IMAGES = [
+    (np.zeros((0, 5)), "empty"),
+    (np.zeros((1, 5)), "at least 2 rows"),
+    (np.zeros(5), "Unsupported image shape"),
+    (np.zeros((2, 2, 2, 2, 2, 8)), "Unsupported image shape"),
+    (np.array([[np.nan, 1.0], [0.0, 1.0]]), "NaN or infinite"),
+    (np.array([[np.inf, 1.0], [0.0, 1.0]]), "NaN or infinite"),
+    (np.zeros((4, 4), complex), "dtype complex128"),
+    (np.zeros((4, 4), object), "dtype object"),
+    (np.array([["a", "b"], ["c", "d"]]), "dtype <U1"),
+]
+
+
+@pytest.mark.parametrize("image,message", BAD_IMAGES, ids=[m for _, m in BAD_IMAGES])
+def test_bad_images_get_a_clear_error_and_stay_untouched(image, message):
+    before = image.copy()
+    with pytest.raises(PixelRNNError, match=message):
+        train(image, **tiny())
+    np.testing.assert_array_equal(image, before)  # NaN compares equal here
+
+
+@pytest.mark.parametrize("settings,message", [
+    (dict(cell="transformer"), "Unknown cell"),
+    (dict(mode="one-to-one"), "Unknown mode"),
+    (dict(bidirectional=True), "bidirectional=True cannot be used"),
+    (dict(binarize=1.5), "not a threshold"),
+    (dict(binarize="yes"), "binarize must be"),
+    (dict(rgb=True), "rgb=True needs"),
+    (dict(steps=0), "steps must be"),
+    (dict(lr=-1.0), "lr must be"),
+    (dict(hidden_size=0), "hidden_size must be"),
+    (dict(keep_rows=1), "at least 2 rows"),
+    (dict(keep_rows=40), "out of range"),
+    (dict(device="tpu"), "Unknown device"),
+    (dict(colour=True), "Unknown training setting"),
+])
+def test_bad_settings_get_a_clear_error(settings, message):
+    with pytest.raises(PixelRNNError, match=message):
+        train(make((16, 12), "uint8"), **{**tiny(), **settings})
+
+
+def test_evaluate_names_its_units_and_scores_only_masked_rows():
+    image = make((16, 12), "uint8")
+    scores = evaluate(train(image, binarize=True, **tiny()), image, 10)
+    assert scores["masked_rows"] == 6 and scores["masked_values"] == 6 * 12
+    assert scores["teacher_forced_bits_per_dim"] == pytest.approx(
+        scores["teacher_forced_nats_per_dim"] / np.log(2))
+    assert 0 <= scores["free_running_pixel_accuracy_pct"] <= 100
+    assert scores["free_running_psnr_db"] == pytest.approx(-10 * np.log10(scores["free_running_mse"]))

@@ -1,0 +1,24 @@
+"""The headless core loads neither Qt nor napari; the package root loads not even torch."""
+
+import subprocess
+import sys
+
+import pytest
+
+CHECK = """
+import sys
+import {module}
+bad = sorted(m for m in sys.modules if m.split('.')[0] in {{{forbidden}}})
+print(','.join(bad))
+"""
+
+
+@pytest.mark.parametrize("module,forbidden", [
+    ("napari_pixelrnn.core", ["qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "napari", "magicgui", "vispy"]),
+    ("napari_pixelrnn", ["torch", "qtpy", "PyQt6", "napari"]),
+])
+def test_import_is_headless(module, forbidden):
+    code = CHECK.format(module=module, forbidden=", ".join(repr(f) for f in forbidden))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

@@ -1,0 +1,104 @@
+"""The sampler keeps the top rows, feeds its own rows back, and never reads masked rows."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_pixelrnn.core import PixelRNNError, complete, complete_rows, train
+from napari_pixelrnn.core.data import to_rows
+
+from .conftest import tiny
+
+
+def naive_completion(model, image, keep):
+    """Reference: re-run the whole prefix (generated rows included) for every new row."""
+    rows = torch.from_numpy(to_rows(image, model.data))
+    with torch.no_grad():
+        for t in range(keep, rows.shape[1]):
+            if model.config.mode == "many-to-many":
+                params = model(rows[:, :t])[:, -1]
+            else:
+                window = rows[:, max(0, t - model.config.context):t]
+                pad = model.config.context - window.shape[1]
+                params = model(torch.nn.functional.pad(window, (0, 0, pad, 0)))
+            rows[:, t] = model.value_model.predict(params)
+    return rows.numpy()
+
+
+@pytest.mark.parametrize("settings", [
+    dict(binarize=True), dict(binarize=False), dict(binarize=True, cell="gru"),
+    dict(binarize=True, mode="many-to-one", context=4),
+    dict(binarize=False, mode="many-to-one", context=4, bidirectional=True),
+], ids=["binary", "continuous", "gru", "many-to-one", "many-to-one-bidi-continuous"])
+def test_incremental_sampler_matches_full_recomputation(stripes, settings):
+    model = train(stripes, keep_rows=32, **tiny(steps=20, **settings))
+    completed = complete(model, stripes, keep_rows=10)
+    expected = naive_completion(model, stripes, 10)
+    got = to_rows(completed, model.data) if model.data.binary else \
+        completed.astype(np.float32).reshape(expected.shape) / 255
+    tolerance = 0 if model.data.binary else 1 / 255 + 1e-6  # uint8 rounding of the output
+    assert np.abs(got - expected).max() <= tolerance
+
+
+def test_masked_rows_of_the_input_are_never_read(stripes):
+    model = train(stripes, keep_rows=32, **tiny(steps=20, binarize=True))
+    scrambled = stripes.copy()
+    scrambled[20:] = np.random.default_rng(0).integers(0, 256, scrambled[20:].shape)
+    assert np.array_equal(complete(model, stripes, 20), complete(model, scrambled, 20))
+
+
+def test_generated_rows_are_fed_back(stripes):
+    """If the sampler used the true rows as inputs, a model that copies its last input
+    would reproduce the original; fed its own rows, it keeps repeating the kept row."""
+    model = train(stripes, keep_rows=32, **tiny(steps=1, binarize=True))
+    with torch.no_grad():  # turn the model into "next row = last row"
+        model.decoder.weight.zero_()
+        model.decoder.bias.fill_(-5.0)
+        model.row_skip.fill_(10.0)
+    completed = complete(model, stripes, 20)
+    assert (completed[20:] == stripes[19]).all()
+    assert not (stripes[20:] == stripes[19]).all()
+
+
+def test_rows_are_yielded_one_at_a_time_in_order(stripes):
+    model = train(stripes, **tiny(binarize=True))
+    steps = complete_rows(model, stripes, 60)
+    rows = list(steps)
+    assert [r.index for r in rows] == [60, 61, 62, 63]
+    assert all(r.total == 64 and r.values.shape == (64,) and r.values.dtype == np.uint8 for r in rows)
+
+
+def test_sampling_is_seeded_and_temperature_zero_is_deterministic(stripes):
+    model = train(stripes, **tiny(binarize=True))
+    a = complete(model, stripes, 8, sample=True, seed=3)
+    b = complete(model, stripes, 8, sample=True, seed=3)
+    c = complete(model, stripes, 8, sample=True, seed=4)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.array_equal(complete(model, stripes, 8, sample=True, temperature=0),
+                          complete(model, stripes, 8))
+
+
+def test_stack_slices_are_completed_as_one_batch(stripes):
+    stack = np.stack([stripes, np.roll(stripes, 4, axis=1), 255 - stripes])
+    model = train(stack, keep_rows=32, **tiny(steps=20, binarize=True))
+    together = complete(model, stack, 16)
+    alone = np.stack([complete(model, s, 16) for s in stack])
+    assert np.array_equal(together, alone)
+
+
+def test_a_model_of_another_width_is_refused_naming_both(stripes):
+    model = train(stripes, **tiny(binarize=True))
+    with pytest.raises(PixelRNNError, match=r"64 pixels wide.*this image is 32 wide"):
+        complete(model, stripes[:, :32], 8)
+
+
+@pytest.mark.parametrize("keep", [0, -1, 64, 65, 2.5, True, "3"])
+def test_keep_rows_out_of_range_is_refused(stripes, keep):
+    model = train(stripes, **tiny(binarize=True))
+    with pytest.raises(PixelRNNError, match="keep_rows"):
+        complete(model, stripes, keep)
+
+
+def test_an_untrained_object_is_refused(stripes):
+    with pytest.raises(PixelRNNError, match="no data settings"):
+        complete(object(), stripes, 8)

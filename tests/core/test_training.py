@@ -1,0 +1,67 @@
+"""Training is seeded, reports progress, and can stop between steps with a usable model."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_pixelrnn.core import TrainConfig, complete, train, train_steps
+
+from .conftest import tiny
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_same_seed_same_model_other_seed_other_model(stripes):
+    a, b = train(stripes, **tiny(steps=5)), train(stripes, **tiny(steps=5))
+    c = train(stripes, **tiny(steps=5, seed=1))
+    wa, wb, wc = weights(a), weights(b), weights(c)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_progress_reports_every_step_and_the_loss_falls(stripes):
+    seen = []
+    model = train(stripes, binarize=True, **tiny(steps=40, hidden_size=32, lr=1e-2),
+                  progress=seen.append)
+    assert [p.step for p in seen] == list(range(1, 41)) and all(p.steps == 40 for p in seen)
+    assert all(p.model is model for p in seen)
+    assert np.mean([p.loss for p in seen[-5:]]) < 0.5 * seen[0].loss
+
+
+def test_stop_between_steps_returns_the_model_trained_so_far(stripes):
+    seen = []
+    model = train(stripes, binarize=True, **tiny(steps=50), progress=seen.append,
+                  should_stop=lambda: len(seen) >= 7)
+    assert len(seen) == 7 and not model.training  # stopped after step 7, ready to generate
+    out = complete(model, stripes, 32)
+    assert out.shape == stripes.shape and np.array_equal(out[:32], stripes[:32])
+
+
+def test_closing_the_generator_leaves_a_usable_model(stripes):
+    steps = train_steps(stripes, TrainConfig(**tiny(steps=50)))
+    first = next(steps)
+    before = weights(first.model)
+    steps.close()  # what napari's worker.quit() does at the next yield
+    assert not first.model.training
+    after = weights(first.model)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert complete(first.model, stripes, 40).shape == stripes.shape
+
+
+def test_the_generator_returns_the_model(stripes):
+    steps = train_steps(stripes, TrainConfig(**tiny(steps=2)))
+    updates = []
+    with pytest.raises(StopIteration) as done:
+        while True:
+            updates.append(next(steps))
+    assert done.value.value is updates[-1].model
+
+
+@pytest.mark.parametrize("mode", ["many-to-many", "many-to-one"])
+def test_training_on_a_stack_uses_every_slice(stripes, mode):
+    stack = np.stack([stripes, 255 - stripes])
+    model = train(stack, mode=mode, binarize=True, **tiny(steps=2, context=4))
+    assert model.config.input_size == 64
+    assert complete(model, stack, 30).shape == stack.shape
