@@ -11,6 +11,7 @@ import torch
 
 from .data import check_image, check_keep_rows, from_rows, image_height, row_axis, to_rows
 from .errors import PixelRNNError
+from .memory import check_fits, completion_bytes
 from .model import GenModel
 from .windows import windows_before
 
@@ -53,6 +54,11 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool = Fals
     image, _ = check_image(image, spec.rgb)
     height = image_height(image, spec.rgb)
     keep = check_keep_rows(keep_rows, height)
+    slices = image.size // (height * spec.input_size)
+    check_fits(completion_bytes(slices, height, spec.input_size, model.value_model.params)
+               + image.size * 12 + image.nbytes,
+               f"Completing {slices} slice(s) of {height} rows x {spec.input_size} values",
+               "Complete a crop, or fewer slices at a time.")
     rows = torch.from_numpy(to_rows(image, spec))  # also checks width and channels
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)

@@ -16,6 +16,7 @@ import torch
 from .data import check_image, check_keep_rows, image_height, make_spec, to_rows, top_rows
 from .device import resolve_device
 from .errors import PixelRNNError
+from .memory import check_fits, training_bytes
 from .model import GenModel
 from .windows import windows_before
 
@@ -90,6 +91,7 @@ def train_steps(image, config: TrainConfig | None = None) -> Generator[TrainProg
             raise PixelRNNError("Training needs at least 2 rows to keep (keep_rows >= 2).")
         image = top_rows(image, keep, rgb)  # the masked rows are never seen, not even their range
     spec = make_spec(image, rgb, config.binarize)
+    _check_memory(image, rgb, spec, config)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     pick = np.random.default_rng(config.seed)
@@ -117,6 +119,22 @@ def train_steps(image, config: TrainConfig | None = None) -> Generator[TrainProg
     finally:
         model.eval()  # stopped or finished, the model is ready to generate
     return model
+
+
+def _check_memory(image, rgb, spec, config) -> None:
+    height = image_height(image, rgb)
+    slices = image.size // (height * spec.input_size)
+    if config.mode == "many-to-many":
+        per_step, rows_per_sequence = min(slices, config.batch_size), height
+    else:
+        per_step, rows_per_sequence = 4 * config.batch_size, config.context
+    needed = training_bytes(per_step, rows_per_sequence, spec.input_size,
+                            1 if spec.binary else 2, config.hidden_size, config.num_layers,
+                            2 if config.bidirectional else 1)
+    needed += image.size * 12  # the float64 normalization pass and the float32 rows
+    check_fits(needed, f"Training on {slices} slice(s) of {height} rows x {spec.input_size} values",
+               "Train on a crop or fewer rows, fewer slices per step (batch_size) or a smaller "
+               "hidden size.")
 
 
 def _sequence_loss(model, rows, pick, config):
