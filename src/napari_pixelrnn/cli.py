@@ -60,6 +60,7 @@ def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = Tru
                    help="last axis is colour (default: guess)")
     g.add_argument("--seed", type=int, default=d.seed)
     g.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
+    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
 
 
 def _train(args, image, keep_rows: int | None):
@@ -71,7 +72,8 @@ def _train(args, image, keep_rows: int | None):
         hidden_size=args.hidden_size, num_layers=args.num_layers, cell=args.cell,
         mode=args.mode, context=args.context, bidirectional=args.bidirectional,
         batch_norm=args.batch_norm, binarize=args.binarize, rgb=args.rgb, seed=args.seed,
-        device=args.device, progress=lambda p: bar(p.step, p.steps, f"loss {p.loss:.4f} nats/dim"),
+        device=args.device, threads=args.threads,
+        progress=lambda p: bar(p.step, p.steps, f"loss {p.loss:.4f} nats/dim"),
     )
 
 

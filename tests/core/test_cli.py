@@ -1,5 +1,6 @@
 """The command line, run as a user would: in a subprocess."""
 
+import os
 import subprocess
 import sys
 
@@ -12,7 +13,8 @@ from napari_pixelrnn.core import load_sample
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "napari_pixelrnn", *args], cwd=cwd,
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # see tests/conftest.py
+    return subprocess.run([sys.executable, "-m", "napari_pixelrnn", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 
 

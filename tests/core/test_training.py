@@ -65,3 +65,10 @@ def test_training_on_a_stack_uses_every_slice(stripes, mode):
     model = train(stack, mode=mode, binarize=True, **tiny(steps=2, context=4))
     assert model.config.input_size == 64
     assert complete(model, stack, 30).shape == stack.shape
+
+
+def test_threads_apply_during_training_and_are_restored(stripes):
+    before = torch.get_num_threads()
+    seen = []
+    train(stripes, **tiny(threads=before + 1), progress=lambda p: seen.append(torch.get_num_threads()))
+    assert seen == [before + 1] * 3 and torch.get_num_threads() == before

@@ -41,6 +41,8 @@ class TrainConfig:
     seed: int = 0  # same seed, same result on the CPU
     device: str = "auto"  # "auto", "cpu", "cuda" or "mps"
     batch_size: int = 16  # slices per step (many-to-many); many-to-one takes 4x as many windows
+    threads: int | None = None  # torch CPU threads while training; None = leave torch's setting.
+    # Per-row RNN work is small: one thread loses little and leaves a core to the GUI.
 
     @classmethod
     def from_settings(cls, **settings) -> "TrainConfig":
@@ -65,6 +67,9 @@ class TrainProgress:
 
 
 def _check_numbers(config: TrainConfig) -> None:
+    if config.threads is not None and (isinstance(config.threads, bool) or not isinstance(
+            config.threads, int) or config.threads < 1):
+        raise PixelRNNError(f"threads must be None or a whole number >= 1, got {config.threads!r}.")
     for name in ("steps", "batch_size", "seed"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (
@@ -106,6 +111,9 @@ def train_steps(image, config: TrainConfig | None = None) -> Generator[TrainProg
         optimizer, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps))
     )
     loss_of = _sequence_loss if config.mode == "many-to-many" else _window_loss
+    threads_before = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     model.train()
     try:
         for step in range(1, config.steps + 1):
@@ -118,6 +126,7 @@ def train_steps(image, config: TrainConfig | None = None) -> Generator[TrainProg
             yield TrainProgress(step, config.steps, float(loss.detach()), model)
     finally:
         model.eval()  # stopped or finished, the model is ready to generate
+        torch.set_num_threads(threads_before)
     return model
 
 
@@ -173,7 +182,7 @@ def train(image, *, progress: Callable[[TrainProgress], None] | None = None,
         Any :class:`TrainConfig` field: ``keep_rows``, ``steps``, ``lr``, ``hidden_size``,
         ``num_layers``, ``cell``, ``mode``, ``context``, ``bidirectional``,
         ``batch_norm``, ``dropout``, ``binarize``, ``rgb``, ``seed``, ``device``,
-        ``batch_size``.
+        ``batch_size``, ``threads``.
     """
     steps = train_steps(image, TrainConfig.from_settings(**settings))
     model = None
