@@ -1,6 +1,9 @@
-"""Choosing the torch device a user asked for, with a clear error for unavailable ones."""
+"""Where torch runs: the device a user asked for (with a clear error for unavailable
+ones) and how many CPU threads it uses."""
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import torch
 
@@ -30,3 +33,18 @@ def resolve_device(name: str) -> torch.device:
             f"Device {name!r} is not available on this machine; available: {', '.join(usable)}."
         )
     return torch.device(name)
+
+
+@contextmanager
+def torch_threads(count: int | None):
+    """Use ``count`` torch CPU threads inside the block (None: leave torch's setting).
+
+    The setting is process-wide; it is restored when the block ends.
+    """
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .data import check_image, check_keep_rows, image_height, make_spec, to_rows, top_rows
-from .device import resolve_device
+from .device import resolve_device, torch_threads
 from .errors import PixelRNNError
 from .memory import check_fits, training_bytes
 from .model import GenModel
@@ -110,24 +110,25 @@ def train_steps(image, config: TrainConfig | None = None) -> Generator[TrainProg
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps))
     )
-    loss_of = _sequence_loss if config.mode == "many-to-many" else _window_loss
-    threads_before = torch.get_num_threads()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
     model.train()
     try:
-        for step in range(1, config.steps + 1):
-            loss = loss_of(model, rows, pick, config)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            yield TrainProgress(step, config.steps, float(loss.detach()), model)
+        with torch_threads(config.threads):
+            yield from _optimize(model, rows, pick, config, optimizer, schedule)
     finally:
         model.eval()  # stopped or finished, the model is ready to generate
-        torch.set_num_threads(threads_before)
     return model
+
+
+def _optimize(model, rows, pick, config, optimizer, schedule):
+    loss_of = _sequence_loss if config.mode == "many-to-many" else _window_loss
+    for step in range(1, config.steps + 1):
+        loss = loss_of(model, rows, pick, config)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        yield TrainProgress(step, config.steps, float(loss.detach()), model)
 
 
 def _check_memory(image, rgb, spec, config) -> None:

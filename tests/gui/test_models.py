@@ -1,0 +1,84 @@
+"""Saving and loading models, and the user errors that must show as notifications."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conftest import complete, train
+
+
+def test_save_and_load_through_the_buttons(open_widget, qtbot, notes, tmp_path):
+    viewer, widget = open_widget("brick_stack")
+    widget.keep_rows.value = 40
+    train(qtbot, widget)
+    first = complete(qtbot, widget).data.copy()
+
+    asked = []
+    widget.ask_save_path = lambda parent: asked.append(parent) or str(tmp_path / "bricks")
+    widget.save_button.native.click()
+    saved = tmp_path / "bricks.pixelrnn"  # the suffix is added when missing
+    assert asked == [widget] and saved.is_file()
+    assert notes.infos[-1] == f"Model saved to {saved}."
+
+    _, fresh = open_widget()  # a new viewer: no model yet
+    fresh.viewer.add_image(viewer.layers["brick_stack"].data, name="bricks")
+    fresh.keep_rows.value = 40
+    fresh.ask_open_path = lambda parent: str(saved)
+    fresh.load_button.native.click()
+    assert fresh.model is not None and fresh.model_info == {"checkpoint": str(saved)}
+    assert fresh.train_status.value.startswith("Loaded bricks.pixelrnn.")
+    out = complete(qtbot, fresh)
+    np.testing.assert_array_equal(out.data, first)  # same weights, same completion
+    assert out.metadata["pixelrnn"]["checkpoint"] == str(saved)
+    assert not notes.errors
+
+
+def test_a_model_of_the_wrong_width_is_refused(open_widget, qtbot, notes, tmp_path):
+    viewer, widget = open_widget("brick_stack", "camera")
+    widget.layer_combo.value = viewer.layers["brick_stack"]
+    train(qtbot, widget)
+    path = widget.save_model(tmp_path / "bricks.pixelrnn")
+    trained = widget.model
+
+    widget.layer_combo.value = viewer.layers["camera"]  # 128 wide; the model knows 64
+    widget.complete_button.native.click()
+    assert not widget.is_completing and len(viewer.layers) == 3  # no new layer
+    assert notes.errors[-1].startswith("The model was trained on images 64 pixels wide")
+    assert "layer 'camera' is 128 pixels wide" in notes.errors[-1]
+
+    assert widget.load_model(path) is False
+    assert notes.errors[-1].startswith("Model bricks.pixelrnn was not loaded. The model "
+                                       "was trained on images 64 pixels wide")
+    assert widget.model is trained  # the refused model replaced nothing
+    assert len(notes.errors) == 2
+
+
+def test_user_errors_are_notifications(open_widget, qtbot, notes, tmp_path):
+    viewer, widget = open_widget()  # no layers at all
+    widget.train_button.native.click()
+    widget.complete_button.native.click()
+    widget.save_button.native.click()
+    assert not widget.is_training and not widget.is_completing
+    assert notes.errors[0].startswith("No image layer:")
+    assert notes.errors[1].startswith("No image layer:")
+    assert notes.errors[2] == "No model to save: train one or load one first."
+
+    junk = tmp_path / "junk.pixelrnn"
+    junk.write_bytes(b"not a checkpoint at all")
+    assert widget.load_model(junk) is False
+    assert "junk.pixelrnn is not a napari-pixelrnn checkpoint" in notes.errors[3]
+
+    viewer.add_image(np.zeros((1, 16), dtype=np.uint8), name="one row")
+    assert not widget.keep_rows.enabled  # nothing to cut in a single row
+    widget.train()
+    assert notes.errors[4].startswith("keep_rows=1 is out of range")
+
+    viewer.add_image(np.zeros((2, 16), dtype=np.uint8), name="two rows")
+    widget.layer_combo.value = viewer.layers["two rows"]
+    assert widget.keep_rows.max == 1
+    widget.train()  # one row above the cut is too little to learn from (the core says)
+    assert widget.is_training
+    qtbot.waitUntil(lambda: not widget.is_training, timeout=10_000)
+    assert notes.errors[5] == "Training needs at least 2 rows to keep (keep_rows >= 2)."
+    assert widget.model is None and "No model yet" in widget.train_status.value
+    assert len(notes.errors) == 6
