@@ -62,6 +62,15 @@ class SampleRow:
     row: GeneratedRow
 
 
+def warm_up_torch() -> None:
+    """Run one tiny training step, so what torch loads lazily on first use (the first
+    optimizer imports torch._dynamo and sympy: about 1.5 s here) is loaded when the dock
+    opens. Imports hold the GIL: inside the first real training they froze the GUI for
+    up to 0.4 s at a time."""
+    for _ in train_steps(np.zeros((3, 2), np.float32), TrainConfig(steps=1, hidden_size=1)):
+        pass
+
+
 def training(image: np.ndarray, config: TrainConfig
              ) -> Generator[TrainProgress, None, Failed | None]:
     """Train on ``image`` (a copy the caller gave away), yielding after every step."""

@@ -23,7 +23,7 @@ from qtpy.QtWidgets import QFileDialog, QLabel, QSizePolicy, QVBoxLayout, QWidge
 from superqt import QCollapsible
 
 from ._cut_line import CutGuide
-from ._jobs import CompletionRequest, Failed, SampleRow, completion, training
+from ._jobs import CompletionRequest, Failed, SampleRow, completion, training, warm_up_torch
 from ._loss_plot import LOSS_UNITS, LossPlot
 from ._settings import CompletionSettings, ModelSettings
 from .core import PixelRNNError, TrainProgress, load_model, save_model
@@ -136,6 +136,7 @@ class PixelRNNWidget(QWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer, parent: QWidget | None = None):
         super().__init__(parent)
+        warm_up_torch()
         # napari hands plugins a proxy of the viewer, and layers that come back from it
         # (add_image, add_shapes) are proxies too: compare layers with ==, never `is`.
         self.viewer = viewer

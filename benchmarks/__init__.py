@@ -1,0 +1,1 @@
+"""Benchmarks: speed, memory, GUI responsiveness and completion quality, side by side."""
