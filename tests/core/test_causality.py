@@ -94,3 +94,19 @@ def test_evaluation_scores_each_row_from_the_rows_above_only():
 def test_bidirectional_many_to_many_is_refused_with_the_reason():
     with pytest.raises(PixelRNNError, match="backward direction would read the rows below"):
         GenModel(WIDTH, bidirectional=True, mode="many-to-many")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_one_step_equals_the_sequence_rnn(cell):
+    """The sampler's single-row step must compute what the training-time RNN computes."""
+    torch.manual_seed(0)
+    model = GenModel(WIDTH, hidden_size=8, num_layers=2, cell=cell, values="continuous").eval()
+    rows = torch.rand(3, ROWS, WIDTH)
+    with torch.no_grad():
+        whole, _ = model.run(rows)
+        _, state = model.run(rows[:, :4])
+        stepped = []
+        for t in range(4, ROWS):
+            params, state = model.step(rows[:, t], state)
+            stepped.append(params)
+    torch.testing.assert_close(torch.stack(stepped, 1), whole[:, 4:], rtol=1e-5, atol=1e-5)

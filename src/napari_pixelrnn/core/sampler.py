@@ -91,9 +91,10 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool = Fals
 def _many_to_many(model, rows, keep):
     """Read the kept rows once, then one RNN step per generated row, carrying the state."""
     out, state = model.run(rows[:, :keep])
+    params = out[:, -1]
     while True:
-        new = yield out[:, -1]
-        out, state = model.run(new[:, None, :], state)
+        new = yield params
+        params, state = model.step(new, state)
 
 
 def _many_to_one(model, rows, keep):
