@@ -119,18 +119,14 @@ class GenModel(nn.Module):
                                dropout=dropout if num_layers > 1 else 0.0)
         directions = 2 if bidirectional else 1
         self.decoder = nn.Linear(hidden_size * directions, input_size * self.value_model.params)
-        # A per-value skip from the last input row to the output: the next row is usually
-        # close to the last one, so the RNN only has to learn what changes.
-        self.row_skip = nn.Parameter(torch.zeros(input_size, self.value_model.params))
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> "GenModel":
         return cls(**asdict(config))
 
-    def _decode(self, y: torch.Tensor, last_row: torch.Tensor) -> torch.Tensor:
+    def _decode(self, y: torch.Tensor) -> torch.Tensor:
         out = self.decoder(y)
-        out = out.reshape(*out.shape[:-1], self.config.input_size, self.value_model.params)
-        return out + self.row_skip * last_row[..., None]
+        return out.reshape(*out.shape[:-1], self.config.input_size, self.value_model.params)
 
     def run(self, x: torch.Tensor, state=None):
         """Many-to-many core: outputs for every position, and the RNN state after them.
@@ -139,7 +135,7 @@ class GenModel(nn.Module):
         RNN step per row (this is what makes generation incremental).
         """
         y, state = self.rnn(torch.relu(self.norm(self.encoder(x))), state)
-        return self._decode(y, x), state
+        return self._decode(y), state
 
     def step(self, row: torch.Tensor, state):
         """One generated row, ``(batch, input_size)``: the next row's parameters and the
@@ -175,7 +171,7 @@ class GenModel(nn.Module):
         state = torch.stack(new_h)
         if lstm:
             state = (state, torch.stack(new_c))
-        return self._decode(x, row), state
+        return self._decode(x), state
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.config.mode == "many-to-many":
@@ -188,4 +184,4 @@ class GenModel(nn.Module):
             y = torch.cat([y[:, -1, :h], y[:, 0, h:]], dim=-1)
         else:
             y = y[:, -1, :]
-        return self._decode(y, x[:, -1, :])
+        return self._decode(y)
