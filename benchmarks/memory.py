@@ -29,7 +29,7 @@ print(json.dumps({{"peak": peak, "seconds": seconds}}))
 
 
 def peak_memory(quick: bool) -> tuple[str, list[str]]:
-    size = 512 if quick else 2048
+    size = 256 if quick else 2048
     rows = []
     for job, steps in (("train", 2), ("complete", 0)):
         code = PROBE.format(size=size, steps=steps, job=job)

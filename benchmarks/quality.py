@@ -30,11 +30,14 @@ def periodic_texture(size: int = 128) -> np.ndarray:
 def cases(quick: bool):
     """(name, training image, image to complete, settings, binary)."""
     brick = load_sample("brick_stack")
+    if quick:  # small crops: the harness runs, the numbers mean little
+        yield "horse, every 4th pixel (binary)", None, load_sample("horse")[::4, ::4], dict(binarize=True), True
+        yield "brick stack: train slices 0-2, complete 3", brick[:3], brick[3], {}, False
+        return
     yield "horse (binary)", None, load_sample("horse"), dict(binarize=True), True
     yield "camera (gray)", None, load_sample("camera"), {}, False
-    if not quick:
-        yield "astronaut (colour)", None, load_sample("astronaut"), {}, False
-        yield "periodic texture (synthetic)", None, periodic_texture(), {}, False
+    yield "astronaut (colour)", None, load_sample("astronaut"), {}, False
+    yield "periodic texture (synthetic)", None, periodic_texture(), {}, False
     yield "brick stack: train slices 0-2, complete 3", brick[:3], brick[3], {}, False
 
 
@@ -83,7 +86,7 @@ def lossless_bits(pixels: np.ndarray, binary: bool) -> dict[str, float]:
 
 def quality(quick: bool) -> tuple[str, list[str]]:
     samples = 2 if quick else 8
-    steps = 30 if quick else 300
+    steps = 10 if quick else 300
     rows, likelihood, notes = [], [], []
     for name, train_on, image, settings, binary in cases(quick):
         rgb = image.ndim == 3
@@ -97,8 +100,16 @@ def quality(quick: bool) -> tuple[str, list[str]]:
         best = max(draws, key=lambda d: scores(image, d, keep, rgb, binary)[0])
         results = {"ours, deterministic": ours, f"ours, best of {samples} samples (oracle pick)": best}
         results.update(peers(image, keep, rgb))
+        psnr = {}
         for method, guess in results.items():
             rows.append([name, method, *scores(image, guess, keep, rgb, binary)])
+            psnr[method] = rows[-1][2]
+        peer, best = max(((m, v) for m, v in psnr.items() if not m.startswith("ours")),
+                         key=lambda item: item[1])
+        ours = psnr["ours, deterministic"]
+        verdict = "win" if ours > best else "lose"
+        notes.append(f"{name}: we {verdict} on PSNR ({ours:.1f} dB deterministic against "
+                     f"{best:.1f} dB for {peer}).")
         ev = evaluate(model, image, keep)
         masked = image[keep:]
         if binary:

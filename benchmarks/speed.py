@@ -31,18 +31,19 @@ def naive_complete(model: GenModel, image: np.ndarray, keep: int) -> np.ndarray:
 
 
 def sampler(quick: bool) -> tuple[str, list[str]]:
-    cases = [(r, 256, 1) for r in ((64, 128) if quick else (64, 128, 256, 512))]
-    cases.append((64 if quick else 256, 256, 3))
+    cases = [(r, 256, 1) for r in ((32, 64) if quick else (64, 128, 256, 512))]
+    cases.append((32 if quick else 256, 256, 3))
     rows = []
     for r, width, channels in cases:
         model = _random_model(width, channels)
         shape = (r + 1, width, channels) if channels > 1 else (r + 1, width)
         image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
         x = torch.from_numpy(to_rows(image, model.data))[:, :r]
-        incremental = best_time(lambda: complete(model, image, 1))  # generates rows 1..r
+        repeat = 1 if quick else 3
+        incremental = best_time(lambda: complete(model, image, 1), repeat)  # rows 1..r
         naive = best_time(lambda: naive_complete(model, image, 1), repeat=1)
         with torch.no_grad():
-            forward = best_time(lambda: model(x))
+            forward = best_time(lambda: model(x), repeat)
         rows.append([r, f"{width}x{channels}", incremental * 1e3, naive * 1e3, forward * 1e3,
                      naive / incremental, incremental / forward])
     text = table(["rows R", "width x channels", "incremental ms", "naive prefix ms",
@@ -50,9 +51,18 @@ def sampler(quick: bool) -> tuple[str, list[str]]:
     notes = []
     for row in rows:
         if row[0] == 256 and row[1] == "256x1":
-            notes.append(f"At 256 rows the incremental sampler is {row[5]:.0f}x faster than "
-                         f"naive recomputation (target >= 20x) and {row[6]:.2f}x one "
-                         f"teacher-forced pass (target <= 3x).")
+            notes.append(
+                f"At 256 rows the incremental sampler is {row[5]:.0f}x faster than naive "
+                f"recomputation (target >= 20x: {'met' if row[5] >= 20 else 'missed'}) and "
+                f"takes {row[6]:.1f}x one teacher-forced pass (target <= 3x: "
+                f"{'met' if row[6] <= 3 else 'missed'}).")
+    notes.append("Why the gap to one forward pass: generating a row is a chain of "
+                 "matrix-vector products (encoder, input and hidden gates, decoder), so the "
+                 "weights (~2.8 MB at the default size) stream from memory once per row; the "
+                 "teacher-forced pass batches all but the hidden-gate product across rows. "
+                 "The sampler applies the cell equations directly (torch's sequence LSTM "
+                 "costs ~4x more for a single step here); the model is random (speed does "
+                 "not depend on the weights).")
     return text, notes
 
 
@@ -61,8 +71,8 @@ def training(quick: bool) -> tuple[str, list[str]]:
     lower half is restored (completion checks are not timed)."""
     horse = load_sample("horse")
     half = horse.shape[0] // 2
-    config = TrainConfig(binarize=True, steps=30 if quick else TrainConfig.steps)
-    check_every = 10 if quick else 25
+    config = TrainConfig(binarize=True, steps=10 if quick else TrainConfig.steps)
+    check_every = 5 if quick else 25
     elapsed, reached, accuracy = 0.0, None, 0.0
     steps = train_steps(horse, config)
     start = time.perf_counter()

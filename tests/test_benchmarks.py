@@ -1,0 +1,31 @@
+"""The benchmark harness runs (in its quick form) and writes every table, so it cannot rot.
+Its numbers are not judged here: timing asserts on a shared machine would be noise."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_quick_benchmarks_write_every_table(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text()
+    for title in ("Sampler against its limits", "Training: the seed experiment",
+                  "GUI responsiveness", "Peak memory", "Completion quality against peers"):
+        section = text.split(f"## {title}")[1].split("\n## ")[0]
+        rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+        assert len(rows) >= 2, title  # a header and at least one measured row
+        assert re.search(r"\| \d+(\.\d+)? ", "\n".join(rows[1:])), title  # numbers, measured
+    for peer in ("biharmonic (scikit-image)", "Telea (OpenCV)", "Navier-Stokes (OpenCV)",
+                 "repeat last kept row", "mean of kept rows", "WebP lossless"):
+        assert peer in text
