@@ -88,7 +88,7 @@ def _complete(model, image, keep_rows: int, args) -> np.ndarray:
             row = next(rows)
         except StopIteration as done:
             return done.value
-        bar(row.index + 1, row.total)
+        bar(row.index + 1 - keep_rows, row.total - keep_rows)  # rows generated so far
 
 
 def _add_sampling_options(parser) -> None:
