@@ -87,9 +87,12 @@ def test_random_bytes_and_every_truncation_are_clear_errors(saved, tmp_path):
         broken.write_bytes(data[:cut])
         with pytest.raises(CheckpointError):
             load_model(broken)
-    broken.write_bytes(np.random.default_rng(0).bytes(5000))
-    with pytest.raises(CheckpointError):
-        load_model(broken)
+    rng = np.random.default_rng(0)
+    for length in rng.integers(0, 20_000, 200):  # random bytes, and random bytes after
+        for prefix in (b"", data[:8]):             # a plausible header length
+            broken.write_bytes(prefix + rng.bytes(int(length)))
+            with pytest.raises(CheckpointError):
+                load_model(broken)
 
 
 def _rewrite_metadata(path, change):
