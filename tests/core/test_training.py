@@ -72,3 +72,37 @@ def test_threads_apply_during_training_and_are_restored(stripes):
     seen = []
     train(stripes, **tiny(threads=before + 1), progress=lambda p: seen.append(torch.get_num_threads()))
     assert seen == [before + 1] * 3 and torch.get_num_threads() == before
+
+
+def test_out_of_memory_on_a_gpu_falls_back_to_the_cpu(stripes, monkeypatch):
+    """No GPU here: pretend the rows live on one and that its first step runs out of
+    memory; training must warn, move on to the CPU and finish every step."""
+    from napari_pixelrnn.core import training
+
+    calls = []
+    real_step = training._step
+
+    def flaky_step(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_step(*args)
+
+    monkeypatch.setattr(training, "_step", flaky_step)
+    monkeypatch.setattr(training, "_on_accelerator", lambda rows: True)
+    seen = []
+    with pytest.warns(ResourceWarning, match="ran out of memory at training step 1; training continues on the CPU"):
+        model = train(stripes, **tiny(steps=3), progress=seen.append)
+    assert [p.step for p in seen] == [1, 2, 3] and len(calls) == 4  # step 1 retried once
+    assert next(model.parameters()).device.type == "cpu"
+
+
+def test_out_of_memory_on_the_cpu_is_a_clear_error(stripes, monkeypatch):
+    from napari_pixelrnn.core import PixelRNNError, training
+
+    def oom(*args):
+        raise torch.OutOfMemoryError("simulated")
+
+    monkeypatch.setattr(training, "_step", oom)
+    with pytest.raises(PixelRNNError, match="Out of memory at training step 1"):
+        train(stripes, **tiny())

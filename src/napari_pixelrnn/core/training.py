@@ -7,6 +7,7 @@ The generator form lets a script iterate it, the napari widget run it in a
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, fields
 
@@ -120,15 +121,49 @@ def train_steps(image, config: TrainConfig | None = None) -> Generator[TrainProg
 
 
 def _optimize(model, rows, pick, config, optimizer, schedule):
-    loss_of = _sequence_loss if config.mode == "many-to-many" else _window_loss
     for step in range(1, config.steps + 1):
-        loss = loss_of(model, rows, pick, config)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        try:
+            loss = _step(model, rows, pick, config, optimizer)
+        except torch.OutOfMemoryError:
+            if not _on_accelerator(rows):
+                raise PixelRNNError(
+                    f"Out of memory at training step {step} although the estimate fit; "
+                    "train on a crop, fewer slices per step (batch_size) or a smaller "
+                    "hidden size. The model trained so far is kept.") from None
+            rows = _fall_back_to_cpu(model, optimizer, rows, step)
+            loss = _step(model, rows, pick, config, optimizer)
         schedule.step()
         yield TrainProgress(step, config.steps, float(loss.detach()), model)
+
+
+def _step(model, rows, pick, config, optimizer) -> torch.Tensor:
+    loss_of = _sequence_loss if config.mode == "many-to-many" else _window_loss
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_of(model, rows, pick, config)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return loss
+
+
+def _on_accelerator(rows: torch.Tensor) -> bool:
+    return rows.device.type != "cpu"
+
+
+def _fall_back_to_cpu(model, optimizer, rows, step: int) -> torch.Tensor:
+    """The GPU ran out of memory: carry on from the same step on the CPU, and say so."""
+    device = rows.device
+    model.cpu()
+    for state in optimizer.state.values():  # Adam's moments follow the weights
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor):
+                state[key] = value.cpu()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    warnings.warn(f"The {device.type.upper()} device ran out of memory at training step "
+                  f"{step}; training continues on the CPU (slower).", ResourceWarning,
+                  stacklevel=2)
+    return rows.cpu()
 
 
 def _check_memory(image, rgb, spec, config) -> None:
