@@ -37,6 +37,14 @@ def _progress(label: str):
     return report
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error like any other bad input: one line, status 2
+    (plain argparse prints the usage block first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
+
+
 def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = True) -> None:
     from .core import TrainConfig
 
@@ -192,7 +200,7 @@ def cmd_evaluate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="napari-pixelrnn", epilog=EPILOG,
         description="Learn an image row by row with an RNN and complete its lower rows.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -71,7 +71,7 @@ def test_user_errors_are_notifications(open_widget, qtbot, notes, tmp_path):
     viewer.add_image(np.zeros((1, 16), dtype=np.uint8), name="one row")
     assert not widget.keep_rows.enabled  # nothing to cut in a single row
     widget.train()
-    assert notes.errors[4].startswith("keep_rows=1 is out of range")
+    assert notes.errors[4].startswith("The image has 1 row(s); at least 2 rows")
 
     viewer.add_image(np.zeros((2, 16), dtype=np.uint8), name="two rows")
     widget.layer_combo.value = viewer.layers["two rows"]

@@ -45,8 +45,15 @@ def guess_rgb(shape: tuple[int, ...]) -> bool:
     return len(shape) > 2 and shape[-1] in (3, 4) and all(d > 30 for d in shape[-3:-1])
 
 
-def check_image(image, rgb: bool | None = None) -> tuple[np.ndarray, bool]:
-    """Validate an image and resolve ``rgb``; returns the array (not copied) and rgb."""
+def check_image(image, rgb: bool | None = None, model: DataSpec | None = None
+                ) -> tuple[np.ndarray, bool]:
+    """Validate an image and resolve ``rgb``; returns the array (not copied) and rgb.
+
+    ``model``: the data settings of the model that will read the image; its ``rgb`` is
+    used, and a colour model's complaint names the model, not an ``rgb=True`` nobody set.
+    """
+    if model is not None:
+        rgb = model.rgb
     if not isinstance(image, np.ndarray):
         try:
             image = np.asarray(image)
@@ -61,6 +68,13 @@ def check_image(image, rgb: bool | None = None) -> tuple[np.ndarray, bool]:
     if rgb is None:
         rgb = guess_rgb(image.shape)
     if rgb and (image.ndim < 3 or image.shape[-1] not in (3, 4)):
+        if model is not None:
+            raise PixelRNNError(
+                f"The model was trained on images {model.width} pixels wide with "
+                f"{model.channels} channel(s); this image of shape {image.shape} has no "
+                "colour axis. Use an image of the same width and channels, or train a new "
+                "model on it."
+            )
         raise PixelRNNError(
             f"rgb=True needs a last axis of 3 or 4 colour channels; the image has shape "
             f"{image.shape}."
@@ -73,12 +87,7 @@ def check_image(image, rgb: bool | None = None) -> tuple[np.ndarray, bool]:
         )
     if image.size == 0:
         raise PixelRNNError(f"The image is empty (shape {image.shape}).")
-    height = image.shape[spatial - 2]
-    if height < 2:
-        raise PixelRNNError(
-            f"The image has {height} row(s); at least 2 rows are needed to learn how one "
-            "row follows another."
-        )
+    _check_height(image.shape[spatial - 2])
     if kind == "f" and not np.isfinite(image).all():
         raise PixelRNNError(
             "The image contains NaN or infinite values; replace them (e.g. np.nan_to_num) "
@@ -91,8 +100,17 @@ def image_height(image: np.ndarray, rgb: bool) -> int:
     return image.shape[row_axis(image, rgb)]
 
 
+def _check_height(height: int) -> None:
+    if height < 2:
+        raise PixelRNNError(
+            f"The image has {height} row(s); at least 2 rows are needed to learn how one "
+            "row follows another."
+        )
+
+
 def check_keep_rows(keep_rows, height: int) -> int:
     """``keep_rows`` must be a whole number with 1 <= keep_rows < height."""
+    _check_height(height)  # no keep_rows fits a 1-row image: say what is really wrong
     if isinstance(keep_rows, (bool, np.bool_)) or not isinstance(keep_rows, (int, np.integer)):
         raise PixelRNNError(f"keep_rows must be a whole number of rows, got {keep_rows!r}.")
     if not 1 <= keep_rows < height:
@@ -156,10 +174,13 @@ def to_rows(image: np.ndarray, spec: DataSpec) -> np.ndarray:
     width = image.shape[-2] if rgb else image.shape[-1]
     channels = image.shape[-1] if rgb else 1
     if width != spec.width or channels != spec.channels:
+        shape = f"shape {image.shape}"
+        if not rgb and guess_rgb(image.shape):  # else "3 wide" would puzzle a colour user
+            shape += ": its last axis looks like colour, but this model is grayscale"
         raise PixelRNNError(
             f"The model was trained on images {spec.width} pixels wide with {spec.channels} "
-            f"channel(s); this image is {width} wide with {channels}. Use an image of the "
-            "same width and channels, or train a new model on it."
+            f"channel(s); this image is {width} wide with {channels} ({shape}). Use an image "
+            "of the same width and channels, or train a new model on it."
         )
     height = image_height(image, rgb)
     values = _normalize(image, spec.low, spec.high)

@@ -46,7 +46,7 @@ def evaluate(model: GenModel, image, keep_rows: int) -> dict[str, float]:
     """
     _check_model(model)
     spec = model.data
-    image, _ = check_image(image, spec.rgb)
+    image, _ = check_image(image, model=spec)
     keep = check_keep_rows(keep_rows, image_height(image, spec.rgb))
     device = next(model.parameters()).device
     truth = torch.from_numpy(to_rows(image, spec)).to(device)

@@ -51,7 +51,7 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool = Fals
     _check_model(model)
     temperature = _check_temperature(temperature)
     spec = model.data
-    image, _ = check_image(image, spec.rgb)
+    image, _ = check_image(image, model=spec)
     height = image_height(image, spec.rgb)
     keep = check_keep_rows(keep_rows, height)
     slices = image.size // (height * spec.input_size)
