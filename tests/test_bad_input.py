@@ -243,6 +243,7 @@ def check_widget(case, widget, layer, qtbot, notes):
         button.native.click()
         wait_idle(qtbot, widget)
         assert len(notes.errors) == 1 and case.error in notes.errors[0], notes.errors
+        assert not [x for x in widget.viewer.layers if x.name.endswith("completed")]
 
 
 # -- command line ----------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ._jobs import CompletionRequest, Failed, SampleRow, completion, training, w
 from ._loss_plot import LOSS_UNITS, LossPlot
 from ._settings import CompletionSettings, ModelSettings
 from .core import PixelRNNError, TrainProgress, load_model, save_model
-from .core.data import check_keep_rows
+from .core.data import check_image, check_keep_rows
 
 MODEL_FILTER = "napari-pixelrnn model (*.pixelrnn *.safetensors);;All files (*)"
 MODEL_SUFFIX = ".pixelrnn"  # what the CLI writes too; the file itself is safetensors
@@ -396,6 +396,11 @@ class PixelRNNWidget(QWidget):
             return
         if problem := _fit_problem(self.model, layer):
             show_error(problem)
+            return
+        try:  # refuse bad data (NaN, ...) before adding a layer that would stay blank
+            check_image(layer.data, model=self.model.data)
+        except PixelRNNError as exc:
+            show_error(str(exc))
             return
         keep = self._checked_keep_rows(layer)
         if keep is None:
