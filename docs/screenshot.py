@@ -31,12 +31,7 @@ def main() -> None:
         sys.exit(subprocess.call([xvfb, "-a", "-s", screen, sys.executable, *sys.argv]))
 
     import napari
-    import torch
     from qtpy.QtWidgets import QApplication
-
-    # One torch thread: this network is small, and on a machine with few cores more
-    # threads only contend with the GUI thread (and with each other) and run slower.
-    torch.set_num_threads(1)
 
     viewer = napari.Viewer(title="napari-pixelrnn")
     viewer.window.resize(*WINDOW)
