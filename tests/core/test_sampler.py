@@ -92,3 +92,10 @@ def test_keep_rows_out_of_range_is_refused(stripes, keep):
 def test_an_untrained_object_is_refused(stripes):
     with pytest.raises(PixelRNNError, match="no data settings"):
         complete(object(), stripes, 8)
+
+
+def test_iterating_rows_leaves_gradients_on_for_the_caller(stripes):
+    model = train(stripes, **tiny(binarize=True))
+    for _ in complete_rows(model, stripes, 60):
+        assert torch.is_grad_enabled()  # the generator is suspended here
+    assert torch.is_grad_enabled()

@@ -71,17 +71,21 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool = Fals
     predict = model.value_model.predict
     was_training = model.training
     model.eval()  # generation must use the running statistics, never batch statistics
+    # no_grad wraps each computation, never a yield: grad mode is per thread, and a
+    # generator suspended inside no_grad would switch gradients off for its caller.
     try:
+        step = _many_to_many(model, rows, keep) if model.config.mode == "many-to-many" \
+            else _many_to_one(model, rows, keep)
         with torch.no_grad():
-            step = _many_to_many(model, rows, keep) if model.config.mode == "many-to-many" \
-                else _many_to_one(model, rows, keep)
             params = next(step)  # the distribution of row `keep`
-            for index in range(keep, height):
+        for index in range(keep, height):
+            with torch.no_grad():
                 new = predict(params, sample=sample, temperature=temperature, generator=generator)
-                values = from_rows(new.cpu().numpy(), spec, row_shape, image.dtype)
-                np.moveaxis(completed, axis, 0)[index] = values
-                yield GeneratedRow(index, height, values)
-                if index + 1 < height:
+            values = from_rows(new.cpu().numpy(), spec, row_shape, image.dtype)
+            np.moveaxis(completed, axis, 0)[index] = values
+            yield GeneratedRow(index, height, values)
+            if index + 1 < height:
+                with torch.no_grad():
                     params = step.send(new)  # feed the generated row back in
     finally:
         model.train(was_training)
