@@ -54,3 +54,55 @@ def test_no_worker_thread_outlives_the_viewer(open_widget, qtbot, notes):
     qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0,
                     timeout=WAIT_MS)
     assert not notes.errors
+
+
+def _counting(job, produced: list):
+    """Wrap a worker generator so the test sees how many items it really produced."""
+
+    def wrapped(*args):
+        generator = job(*args)
+        try:
+            while True:
+                item = next(generator)
+                produced.append(item)
+                yield item
+        except StopIteration as done:
+            return done.value
+        finally:
+            generator.close()
+
+    return wrapped
+
+
+def test_stop_ends_training_within_one_step(open_widget, qtbot, notes, monkeypatch):
+    import napari_pixelrnn._widget as widget_module
+
+    produced = []
+    monkeypatch.setattr(widget_module, "training", _counting(widget_module.training, produced))
+    viewer, widget = open_widget("brick_stack")
+    widget.settings.steps.value = LONG
+    widget.train()
+    qtbot.waitUntil(lambda: len(produced) >= 3, timeout=WAIT_MS)
+    widget.stop()
+    at_stop = len(produced)
+    wait_idle(qtbot, widget)
+    assert len(produced) <= at_stop + 1  # the step in flight may finish, no more
+    assert not notes.errors
+
+
+def test_cancel_ends_generation_within_one_row(open_widget, qtbot, notes, monkeypatch):
+    import napari_pixelrnn._widget as widget_module
+
+    produced = []
+    monkeypatch.setattr(widget_module, "completion", _counting(widget_module.completion, produced))
+    viewer, widget = open_widget("brick_stack")
+    train(qtbot, widget)
+    widget.completion.samples.value = 64
+    widget.complete()
+    qtbot.waitUntil(lambda: len(produced) >= 3, timeout=WAIT_MS)
+    widget.cancel()
+    at_cancel = len(produced)
+    wait_idle(qtbot, widget)
+    assert len(produced) <= at_cancel + 1
+    assert len(produced) < 64 * 32  # far from done
+    assert not notes.errors
