@@ -85,20 +85,31 @@ def completion(model: GenModel, image: np.ndarray, request: CompletionRequest
                ) -> Generator[SampleRow, None, dict | Failed]:
     """Generate the masked rows of every sample, then score the model on them.
 
-    Returns :func:`napari_pixelrnn.core.evaluate`'s metrics (the sampling loss). That
-    evaluation runs a full deterministic completion, so it belongs in the worker too.
+    Returns :func:`napari_pixelrnn.core.evaluate`'s metrics (the sampling loss). When
+    values were drawn, evaluation generates its own deterministic completion, so it
+    belongs in the worker too.
     """
     try:
         with torch_threads(GUI_TORCH_THREADS):
-            yield from _generate(model, image, request)
-            return evaluate(model, image, request.keep_rows)
+            completed = yield from _generate(model, image, request)
+            # A deterministic completion is the one the sampling loss scores: reuse it.
+            return evaluate(model, image, request.keep_rows,
+                            completed=None if request.draws else completed)
     except PixelRNNError as exc:
         return Failed(str(exc))
 
 
 def _generate(model: GenModel, image: np.ndarray, request: CompletionRequest):
+    """Yield every sample's rows; return the last sample's completed image."""
+    completed = None
     for index in range(request.samples):
         rows = complete_rows(model, image, request.keep_rows, sample=request.draws,
                              temperature=request.temperature, seed=request.seed + index)
-        for row in rows:
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration as done:
+                completed = done.value
+                break
             yield SampleRow(index, row)
+    return completed

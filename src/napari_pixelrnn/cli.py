@@ -145,7 +145,7 @@ def cmd_demo(args) -> int:
     write_image(out / "horse_completed.png", completed)
     write_image(out / "horse_side_by_side.png", side_by_side(image, completed, keep))
     save_model(model, out / "horse.pixelrnn")
-    scores = evaluate(model, image, keep)
+    scores = evaluate(model, image, keep, completed=None if args.sample else completed)
     print(f"sampling loss on the {scores['masked_rows']} masked rows: "
           f"teacher-forced {scores['teacher_forced_bits_per_dim']:.4f} bits/dim, "
           f"free-running pixel accuracy {scores['free_running_pixel_accuracy_pct']:.2f} %, "
@@ -179,7 +179,8 @@ def cmd_complete(args) -> int:
     write_image(args.output, completed)
     print(f"wrote {args.output}")
     if args.scores:
-        _print_scores(evaluate(model, image, args.keep_rows))
+        _print_scores(evaluate(model, image, args.keep_rows,
+                               completed=None if args.sample else completed))
     return 0
 
 

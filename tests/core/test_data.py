@@ -121,3 +121,16 @@ def test_evaluate_names_its_units_and_scores_only_masked_rows():
         scores["teacher_forced_nats_per_dim"] / np.log(2))
     assert 0 <= scores["free_running_pixel_accuracy_pct"] <= 100
     assert scores["free_running_psnr_db"] == pytest.approx(-10 * np.log10(scores["free_running_mse"]))
+
+
+def test_evaluate_reuses_a_given_deterministic_completion():
+    image = make((16, 12), "uint8")
+    model = train(image, binarize=True, **tiny(steps=5))
+    done = complete(model, image, 10)
+    assert evaluate(model, image, 10, completed=done) == evaluate(model, image, 10)
+    other = done.copy()
+    other[10:] = 255 - other[10:]  # the scores are those of the completion given
+    assert evaluate(model, image, 10, completed=other)["free_running_pixel_accuracy_pct"] \
+        != evaluate(model, image, 10)["free_running_pixel_accuracy_pct"]
+    with pytest.raises(PixelRNNError, match="completed has shape"):
+        evaluate(model, image, 10, completed=done[:-1])

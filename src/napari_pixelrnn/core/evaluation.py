@@ -8,9 +8,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy as np
 import torch
 
 from .data import check_image, check_keep_rows, image_height, to_rows
+from .errors import PixelRNNError
 from .model import GenModel
 from .sampler import _check_model, complete
 from .windows import windows_before
@@ -30,8 +32,13 @@ def teacher_forced_nll(model: GenModel, rows: torch.Tensor, keep: int) -> torch.
     return model.value_model.nll(out, rows[:, keep:])
 
 
-def evaluate(model: GenModel, image, keep_rows: int) -> dict[str, float]:
+def evaluate(model: GenModel, image, keep_rows: int, *,
+             completed: np.ndarray | None = None) -> dict[str, float]:
     """Score the model on rows ``keep_rows..H-1`` of ``image``.
+
+    ``completed``: the deterministic ``complete(model, image, keep_rows)`` if the caller
+    already has it, so it is not generated twice (a drawn completion would be scored
+    instead, which is not the sampling loss).
 
     Returns
     -------
@@ -57,8 +64,12 @@ def evaluate(model: GenModel, image, keep_rows: int) -> dict[str, float]:
             nats = float(teacher_forced_nll(model, truth, keep).mean())
     finally:
         model.train(was_training)
-    completed = torch.from_numpy(to_rows(complete(model, image, keep), spec)).to(device)
-    errors = (completed[:, keep:] - truth[:, keep:]).double()
+    if completed is None:
+        completed = complete(model, image, keep)
+    elif completed.shape != image.shape:
+        raise PixelRNNError(f"completed has shape {completed.shape}; the image has {image.shape}.")
+    generated = torch.from_numpy(to_rows(completed, spec)).to(device)
+    errors = (generated[:, keep:] - truth[:, keep:]).double()
     mse = float((errors ** 2).mean())
     result = {
         "teacher_forced_nats_per_dim": nats,
