@@ -6,15 +6,16 @@ Importing this package loads torch and numpy, never Qt or napari.
 from .checkpoint import load_model, save_model
 from .data import DataSpec
 from .errors import CheckpointError, PixelRNNError
-from .evaluation import evaluate
+from .evaluation import drift_warning, evaluate
 from .model import GenModel, ModelConfig
-from .sampler import GeneratedRow, complete, complete_rows
+from .sampler import Completions, GeneratedRow, complete, complete_rows
 from .samples import SAMPLES, load_sample, sample_path
 from .training import TrainConfig, TrainProgress, train, train_steps
+from .uncertainty import uncertainty
 
 __all__ = [
-    "CheckpointError", "DataSpec", "GenModel", "GeneratedRow", "ModelConfig",
+    "CheckpointError", "Completions", "DataSpec", "GenModel", "GeneratedRow", "ModelConfig",
     "PixelRNNError", "SAMPLES", "TrainConfig", "TrainProgress", "complete", "complete_rows",
-    "evaluate", "load_model", "load_sample", "sample_path", "save_model", "train",
-    "train_steps",
+    "drift_warning", "evaluate", "load_model", "load_sample", "sample_path", "save_model",
+    "train", "train_steps", "uncertainty",
 ]

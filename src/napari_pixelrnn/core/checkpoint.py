@@ -19,7 +19,8 @@ from .errors import CheckpointError, PixelRNNError
 from .model import GenModel, ModelConfig
 
 FORMAT = "napari-pixelrnn"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added levels, within_row and granularity to the model settings
+ADDED_IN_2 = {"levels": 256, "within_row": "independent", "granularity": "row"}
 MAX_HEADER = 1 << 20  # a real header is a few kB; refuse to parse anything huge
 
 
@@ -73,9 +74,11 @@ def _read_metadata(data: bytes, name: str) -> dict:
     return metadata
 
 
-def _settings(text: str, cls, name: str):
+def _settings(text: str, cls, name: str, defaults: dict | None = None):
     try:
         values = json.loads(text)
+        if isinstance(values, dict) and defaults:
+            values = {**defaults, **values}  # settings an older format did not have
         known = {f.name for f in fields(cls)}
         if not isinstance(values, dict) or set(values) != known:
             raise ValueError(f"expected the fields {sorted(known)}")
@@ -88,7 +91,9 @@ def _settings(text: str, cls, name: str):
 
 def _check_data(spec: DataSpec, config: ModelConfig, name: str) -> None:
     ok = (isinstance(spec.width, int) and isinstance(spec.channels, int)
-          and spec.channels in (1, 3, 4) and spec.width * spec.channels == config.input_size
+          and spec.channels in (1, 3, 4)
+          and (config.input_size == 1 and spec.channels == 1 if config.granularity == "pixel"
+               else spec.width * spec.channels == config.input_size)
           and spec.dtype in {"bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16",
                              "int32", "int64", "float16", "float32", "float64"}
           and all(isinstance(v, (int, float)) for v in (spec.low, spec.high))
@@ -108,7 +113,8 @@ def load_model(path) -> GenModel:
     except OSError as exc:
         raise CheckpointError(f"Cannot read checkpoint {path}: {exc.strerror or exc}.") from None
     metadata = _read_metadata(data, name)
-    config = _settings(metadata.get("model", ""), ModelConfig, name)
+    older = ADDED_IN_2 if int(metadata["format_version"]) < 2 else None
+    config = _settings(metadata.get("model", ""), ModelConfig, name, older)
     spec = _settings(metadata.get("data", ""), DataSpec, name)
     _check_data(spec, config, name)
     try:

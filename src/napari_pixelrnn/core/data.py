@@ -134,25 +134,47 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     return float(edges[1:][np.argmax(between)]) if between.max() > 0 else 0.5
 
 
-def intensity_range(image: np.ndarray) -> tuple[float, float]:
-    """Integers map by their dtype's range, floats by their finite min/max."""
-    if image.dtype.kind == "b":
+def intensity_range(images: list[np.ndarray]) -> tuple[float, float]:
+    """Integers map by their dtype's range, floats by their finite min/max (over all)."""
+    dtype = images[0].dtype
+    if dtype.kind == "b":
         return 0.0, 1.0
-    if image.dtype.kind in "iu":
-        info = np.iinfo(image.dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
         return float(info.min), float(info.max)
-    low, high = float(image.min()), float(image.max())
+    low, high = min(float(i.min()) for i in images), max(float(i.max()) for i in images)
     return (low, high) if high > low else (low, low + 1.0)
 
 
-def make_spec(image: np.ndarray, rgb: bool, binarize: bool | float) -> DataSpec:
-    """Derive the normalization and binarization settings from a (validated) image."""
-    low, high = intensity_range(image)
+def check_same_kind(images: list[np.ndarray], rgb: bool) -> None:
+    """A training set's images must share width, channels and dtype (heights may differ)."""
+    def describe(image):
+        width, channels = (image.shape[-2], image.shape[-1]) if rgb else (image.shape[-1], 1)
+        return width, channels, str(image.dtype)
+
+    first = describe(images[0])
+    for number, image in enumerate(images[1:], start=1):
+        if describe(image) != first:
+            w, c, d = describe(image)
+            raise PixelRNNError(
+                f"All training images must share width, channels and dtype: image 0 is "
+                f"{first[0]} wide with {first[1]} channel(s), {first[2]}; image {number} is "
+                f"{w} wide with {c} channel(s), {d}. Crop or convert them first "
+                "(heights may differ).")
+
+
+def make_spec(images, rgb: bool, binarize: bool | float) -> DataSpec:
+    """Derive the normalization and binarization settings from (validated) images of one
+    width, channels and dtype: one array or a list of them."""
+    images = images if isinstance(images, list) else [images]
+    image = images[0]
+    low, high = intensity_range(images)
     channels = image.shape[-1] if rgb else 1
     width = image.shape[-2] if rgb else image.shape[-1]
     threshold = None
     if binarize is True:
-        threshold = otsu_threshold(_normalize(image, low, high))
+        threshold = otsu_threshold(np.concatenate([_normalize(i, low, high).ravel()
+                                                   for i in images]))
     elif binarize is not False and binarize is not None:
         if isinstance(binarize, (bool, np.bool_)) or not isinstance(binarize, (int, float)):
             raise PixelRNNError(f"binarize must be True, False or a threshold in (0, 1), got {binarize!r}.")

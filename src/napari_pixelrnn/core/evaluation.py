@@ -8,28 +8,47 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy as np
 import torch
 
 from .data import check_image, check_keep_rows, image_height, to_rows
 from .errors import PixelRNNError
 from .model import GenModel
 from .sampler import _check_model, complete
+from .values import value_model
 from .windows import windows_before
 
+# The free-running loss may exceed the teacher-forced one (errors compound), but not by
+# this much: beyond it, the model leans on the true rows in a way generation cannot.
+DRIFT_FACTOR = 2.0
+DRIFT_MARGIN_BITS = 0.1
 
-def teacher_forced_nll(model: GenModel, rows: torch.Tensor, keep: int) -> torch.Tensor:
-    """Per-value NLL (nats) of rows ``keep..H-1``, each predicted from the true rows above."""
-    height = rows.shape[1]
+
+def teacher_forced_nll(model: GenModel, rows: torch.Tensor, keep: int, *,
+                       above: torch.Tensor | None = None, on_256: bool = False) -> torch.Tensor:
+    """Per-value NLL (nats) of rows ``keep..H-1`` of ``rows`` ``(N, H, D)``, each predicted
+    from the rows above it in ``above`` (default: the true rows, teacher forcing; the
+    model's own completion gives the free-running loss). ``on_256``: over the 8-bit
+    intensities (comparable across value models) instead of the model's own alphabet."""
+    truth = model.to_steps(rows)
+    given = truth if above is None else model.to_steps(above)
+    keep *= model.steps_per_row()
+    targets = truth[:, keep:]
+    teacher = targets if model.autoregressive else None  # values to the left in the row
     if model.config.mode == "many-to-many":
-        out = model(rows[:, :-1])[:, keep - 1:]
+        positions = torch.arange(keep - 1, truth.shape[1] - 1, device=rows.device)
+        out = model(given[:, :-1], next_rows=teacher, positions=positions)
     else:
-        n = rows.shape[0]
-        targets = torch.arange(keep, height, device=rows.device).repeat(n)
+        n, height = truth.shape[:2]
         slices = torch.arange(n, device=rows.device).repeat_interleave(height - keep)
-        out = model(windows_before(rows, slices, targets, model.config.context))
+        windows = windows_before(given, slices,
+                                 torch.arange(keep, height, device=rows.device).repeat(n),
+                                 model.config.context)
+        out = model(windows, next_rows=None if teacher is None else teacher.reshape(
+            -1, teacher.shape[-1]))
         out = out.reshape(n, height - keep, *out.shape[1:])
-    return model.value_model.nll(out, rows[:, keep:])
+    c = model.config
+    values = value_model(c.values, c.levels, model.data.threshold if model.data else None)
+    return values.nll_256(out, targets) if on_256 else values.nll(out, targets)
 
 
 def evaluate(model: GenModel, image, keep_rows: int, *,
@@ -43,13 +62,21 @@ def evaluate(model: GenModel, image, keep_rows: int, *,
     Returns
     -------
     dict
-        ``teacher_forced_nats_per_dim`` and ``teacher_forced_bits_per_dim``: mean negative
-        log-likelihood of each masked value given the true rows above (binary: Bernoulli;
-        continuous: logistic discretized to 256 levels). ``free_running_mse`` (on
-        intensities normalized to [0, 1]) and ``free_running_psnr_db`` (peak 1): the
-        deterministic completion against the original. ``free_running_pixel_accuracy_pct``
-        (binary models): share of masked values the completion gets exactly right.
-        ``masked_rows`` and ``masked_values`` say how much was scored.
+        Likelihoods, mean negative log-likelihood per masked value, each in nats and bits:
+
+        - ``teacher_forced_*``: each masked row given the *true* rows above;
+        - ``free_running_*``: each masked row given the model's *own* completion above
+          (the drift check: far above teacher-forced, see :func:`drift_warning`);
+        - ``*_per_dim`` over the model's own alphabet (``alphabet`` values: 2 for binary,
+          256 discretized logistic bins for continuous, K for levels);
+        - ``*_bits_per_dim_256`` over the 256 8-bit intensities ``round(255 x)`` of the
+          normalized image, each level's probability spread evenly over the intensities
+          in it: comparable across value models.
+
+        And the completion itself: ``free_running_mse`` (on intensities normalized to
+        [0, 1]), ``free_running_psnr_db`` (peak 1) and, for binary models,
+        ``free_running_pixel_accuracy_pct``. ``masked_rows`` and ``masked_values`` say how
+        much was scored.
     """
     _check_model(model)
     spec = model.data
@@ -57,28 +84,49 @@ def evaluate(model: GenModel, image, keep_rows: int, *,
     keep = check_keep_rows(keep_rows, image_height(image, spec.rgb))
     device = next(model.parameters()).device
     truth = torch.from_numpy(to_rows(image, spec)).to(device)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            nats = float(teacher_forced_nll(model, truth, keep).mean())
-    finally:
-        model.train(was_training)
     if completed is None:
         completed = complete(model, image, keep)
     elif completed.shape != image.shape:
         raise PixelRNNError(f"completed has shape {completed.shape}; the image has {image.shape}.")
     generated = torch.from_numpy(to_rows(completed, spec)).to(device)
+    result: dict[str, float] = {}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for name, above in (("teacher_forced", None), ("free_running", generated)):
+                nats = float(teacher_forced_nll(model, truth, keep, above=above).mean())
+                nats_256 = float(teacher_forced_nll(model, truth, keep, above=above,
+                                                    on_256=True).mean())
+                result[f"{name}_nats_per_dim"] = nats
+                result[f"{name}_bits_per_dim"] = nats / math.log(2)
+                result[f"{name}_bits_per_dim_256"] = nats_256 / math.log(2)
+    finally:
+        model.train(was_training)
     errors = (generated[:, keep:] - truth[:, keep:]).double()
     mse = float((errors ** 2).mean())
-    result = {
-        "teacher_forced_nats_per_dim": nats,
-        "teacher_forced_bits_per_dim": nats / math.log(2),
+    result.update({
         "free_running_mse": mse,
         "free_running_psnr_db": float("inf") if mse == 0 else 10 * math.log10(1 / mse),
+        "alphabet": {"binary": 2, "continuous": 256}.get(model.config.values,
+                                                         model.config.levels),
         "masked_rows": int(truth.shape[1] - keep),
         "masked_values": int(errors.numel()),
-    }
+    })
     if spec.binary:
         result["free_running_pixel_accuracy_pct"] = 100 * float((errors == 0).double().mean())
     return result
+
+
+def drift_warning(scores: dict[str, float]) -> str | None:
+    """A warning when the teacher-forced loss is far below the free-running loss: the
+    model predicts well from the true rows but not from its own (it learned to copy
+    rather than generate, or rows leaked into training); None when they agree."""
+    teacher, free = scores["teacher_forced_bits_per_dim"], scores["free_running_bits_per_dim"]
+    if free <= DRIFT_FACTOR * teacher + DRIFT_MARGIN_BITS:
+        return None
+    return (f"Free-running loss {free:.3f} bits/dim is far above the teacher-forced "
+            f"{teacher:.3f} bits/dim: the model predicts the masked rows well from the true "
+            "rows above, but not from the rows it generates itself. It may have learned to "
+            "copy rather than generate (or future rows leaked into training); trust the "
+            "completion less than the teacher-forced loss suggests.")

@@ -1,19 +1,31 @@
-"""GenModel: encoder (linear + batch norm) -> RNN over rows -> decoder back to one row."""
+"""GenModel: encoder (linear + batch norm) -> RNN over rows -> decoder back to one row.
+
+The decoder's output becomes the next row's distribution through a value model (binary,
+continuous or K levels, :mod:`.values`), either for all values at once or left to right
+within the row (:mod:`.row_net`). With ``granularity="pixel"`` the sequence is the
+image's pixels in raster order instead of its rows (the lab note's first try).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
 from .data import DataSpec
+from .distributed import all_sum
 from .errors import PixelRNNError
-from .values import VALUE_MODELS
+from .row_net import FEATURES, CausalRowNet, ValueHead
+from .values import VALUE_KINDS, value_model
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 MODES = ("many-to-many", "many-to-one")
+WITHIN_ROW = ("independent", "autoregressive")
+GRANULARITIES = ("row", "pixel")
+MAX_PIXEL_STEPS = 128 * 128  # pixel mode: one RNN step per pixel, slow beyond this
 
 
 @dataclass(frozen=True)
@@ -29,7 +41,10 @@ class ModelConfig:
     context: int = 16  # many-to-one: how many previous rows the window holds
     batch_norm: bool = True  # causal batch norm after the encoder
     dropout: float = 0.0  # between stacked RNN layers
-    values: str = "binary"  # "binary" (Bernoulli) or "continuous" (discretized logistic)
+    values: str = "binary"  # "binary" (Bernoulli), "continuous" (logistic) or "levels"
+    levels: int = 256  # values="levels": K intensities in the softmax, 2..256
+    within_row: str = "independent"  # or "autoregressive": each value sees those to its left
+    granularity: str = "row"  # or "pixel": one pixel per step (grayscale; input_size 1)
 
     def __post_init__(self):
         _check_config(self)
@@ -48,8 +63,23 @@ def _check_config(c: ModelConfig) -> None:
         raise PixelRNNError(f"Unknown cell {c.cell!r}: accepted are {', '.join(CELLS)}.")
     if c.mode not in MODES:
         raise PixelRNNError(f"Unknown mode {c.mode!r}: accepted are {', '.join(MODES)}.")
-    if c.values not in VALUE_MODELS:
-        raise PixelRNNError(f"Unknown values {c.values!r}: accepted are {', '.join(VALUE_MODELS)}.")
+    if c.values not in VALUE_KINDS:
+        raise PixelRNNError(f"Unknown values {c.values!r}: accepted are {', '.join(VALUE_KINDS)}.")
+    if isinstance(c.levels, bool) or not isinstance(c.levels, int) or not 2 <= c.levels <= 256:
+        raise PixelRNNError(f"levels must be a whole number from 2 to 256, got {c.levels!r}.")
+    if c.within_row not in WITHIN_ROW:
+        raise PixelRNNError(
+            f"Unknown within_row {c.within_row!r}: accepted are {', '.join(WITHIN_ROW)}.")
+    if c.granularity not in GRANULARITIES:
+        raise PixelRNNError(
+            f"Unknown granularity {c.granularity!r}: accepted are {', '.join(GRANULARITIES)}.")
+    if c.granularity == "pixel" and c.input_size != 1:
+        raise PixelRNNError(f"granularity='pixel' reads one value per step (input_size 1), "
+                            f"got input_size={c.input_size}.")
+    if c.granularity == "pixel" and c.within_row == "autoregressive":
+        raise PixelRNNError(
+            "within_row='autoregressive' has no meaning with granularity='pixel': pixel mode "
+            "already generates one pixel at a time, each from all pixels before it.")
     if not isinstance(c.bidirectional, bool) or not isinstance(c.batch_norm, bool):
         raise PixelRNNError("bidirectional and batch_norm must be True or False.")
     if c.bidirectional and c.mode == "many-to-many":
@@ -88,9 +118,22 @@ class CausalBatchNorm(nn.Module):
         if self.training:
             with torch.no_grad():  # update for the *next* batch
                 flat = x.detach().reshape(-1, x.shape[-1])
-                self.running_mean.lerp_(flat.mean(0), self.momentum)
-                self.running_var.lerp_(flat.var(0, unbiased=False), self.momentum)
+                mean, var = _batch_moments(flat)
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(var, self.momentum)
         return y
+
+
+def _batch_moments(flat: torch.Tensor):
+    """Mean and variance of the batch; under torchrun, of every process's batch together
+    (like SyncBatchNorm), so N processes keep the statistics one process would."""
+    if not (dist.is_initialized() and dist.get_world_size() > 1):
+        return flat.mean(0), flat.var(0, unbiased=False)
+    sums = torch.stack([flat.sum(0), (flat * flat).sum(0)]).double()
+    count = torch.tensor([float(flat.shape[0])], dtype=torch.float64, device=flat.device)
+    all_sum(sums), all_sum(count)
+    mean = sums[0] / count
+    return mean.to(flat.dtype), (sums[1] / count - mean * mean).clamp(min=0).to(flat.dtype)
 
 
 class GenModel(nn.Module):
@@ -106,40 +149,70 @@ class GenModel(nn.Module):
     def __init__(self, input_size: int, hidden_size: int = 256, num_layers: int = 1,
                  bidirectional: bool = False, cell: str = "lstm", mode: str = "many-to-many",
                  context: int = 16, batch_norm: bool = True, dropout: float = 0.0,
-                 values: str = "binary"):
+                 values: str = "binary", levels: int = 256, within_row: str = "independent",
+                 granularity: str = "row"):
         super().__init__()
         self.config = ModelConfig(input_size, hidden_size, num_layers, bidirectional, cell,
-                                  mode, context, batch_norm, dropout, values)
+                                  mode, context, batch_norm, dropout, values, levels,
+                                  within_row, granularity)
         self.data: DataSpec | None = None  # set by training: how images map to rows
-        self.value_model = VALUE_MODELS[values]
+        self.value_model = value_model(values, levels)
+        params = self.value_model.params
         self.encoder = nn.Linear(input_size, hidden_size)
         self.norm = CausalBatchNorm(hidden_size) if batch_norm else nn.Identity()
         self.rnn = CELLS[cell](hidden_size, hidden_size, num_layers, batch_first=True,
                                bidirectional=bidirectional,
                                dropout=dropout if num_layers > 1 else 0.0)
         directions = 2 if bidirectional else 1
-        self.decoder = nn.Linear(hidden_size * directions, input_size * self.value_model.params)
+        # A plain decoder gives each value its parameters directly (1 or 2 numbers); a
+        # K-way softmax or a left-to-right row gets FEATURES per value and a shared head.
+        if within_row == "autoregressive":
+            self.row_net = CausalRowNet(params)
+        elif params > 2:
+            self.row_net = ValueHead(params)
+        else:
+            self.row_net = None
+        self.features = params if self.row_net is None else FEATURES
+        self.decoder = nn.Linear(hidden_size * directions, input_size * self.features)
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> "GenModel":
         return cls(**asdict(config))
 
-    def _decode(self, y: torch.Tensor) -> torch.Tensor:
-        out = self.decoder(y)
-        return out.reshape(*out.shape[:-1], self.config.input_size, self.value_model.params)
+    @property
+    def autoregressive(self) -> bool:
+        return self.config.within_row == "autoregressive"
+
+    def head(self, h: torch.Tensor, next_rows: torch.Tensor | None = None) -> torch.Tensor:
+        """RNN outputs ``(..., hidden)`` -> the next row's parameters ``(..., D, P)``.
+
+        ``next_rows`` ``(..., D)``: the true next rows, needed (only) by a left-to-right
+        row, where value j's parameters depend on the row's values before j.
+        """
+        out = self.decoder(h)
+        out = out.reshape(*out.shape[:-1], self.config.input_size, self.features)
+        if self.row_net is None:
+            return out
+        if not self.autoregressive:
+            return self.row_net(out)
+        if next_rows is None:
+            raise PixelRNNError(
+                "A within_row='autoregressive' model needs the next rows to score them "
+                "(teacher forcing); to generate, use complete().")
+        return self.row_net(out, next_rows)
 
     def run(self, x: torch.Tensor, state=None):
-        """Many-to-many core: outputs for every position, and the RNN state after them.
+        """Many-to-many core: RNN outputs for every position ``(batch, rows, hidden)``
+        and the state after them.
 
         Passing the returned state back with the next row continues the sequence, one
         RNN step per row (this is what makes generation incremental).
         """
-        y, state = self.rnn(torch.relu(self.norm(self.encoder(x))), state)
-        return self._decode(y), state
+        return self.rnn(torch.relu(self.norm(self.encoder(x))), state)
 
     def step(self, row: torch.Tensor, state):
-        """One generated row, ``(batch, input_size)``: the next row's parameters and the
-        new state; the same result as :meth:`run` on a one-row sequence.
+        """One generated row, ``(batch, input_size)``: the RNN output and the new state;
+        the same result as :meth:`run` on a one-row sequence.
 
         It applies the cell equations to the RNN's own weights: torch's sequence RNN
         costs 1.5-5x more for a single time step on the CPU (measured, LSTM worst),
@@ -171,17 +244,41 @@ class GenModel(nn.Module):
         state = torch.stack(new_h)
         if lstm:
             state = (state, torch.stack(new_c))
-        return self._decode(x), state
+        return x, state
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.config.mode == "many-to-many":
-            return self.run(x)[0]
+    def window(self, x: torch.Tensor) -> torch.Tensor:
+        """Many-to-one core: the RNN output after a window of rows, ``(batch, hidden)``."""
         y, _ = self.rnn(torch.relu(self.norm(self.encoder(x))))
         if self.config.bidirectional:
             # The note's y[:, -1, :] would give the backward direction only the last row;
             # take each direction where it has read the whole window.
             h = self.config.hidden_size
-            y = torch.cat([y[:, -1, :h], y[:, 0, h:]], dim=-1)
-        else:
-            y = y[:, -1, :]
-        return self._decode(y)
+            return torch.cat([y[:, -1, :h], y[:, 0, h:]], dim=-1)
+        return y[:, -1, :]
+
+    def forward(self, x: torch.Tensor, next_rows: torch.Tensor | None = None,
+                positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Parameters of the row after each position (many-to-many, ``(B, T, D, P)``) or
+        after the window (many-to-one, ``(B, D, P)``).
+
+        ``next_rows``: the true next rows (teacher forcing), for a left-to-right row.
+        ``positions``: many-to-many only, decode just these positions (training uses it
+        to bound the output's memory; the RNN still reads every row).
+        """
+        if self.config.mode == "many-to-many":
+            h = self.run(x)[0]
+            if positions is not None:
+                h = h[:, positions]
+            return self.head(h, next_rows)
+        return self.head(self.window(x), next_rows)
+
+    # --- how images become sequences -------------------------------------------------
+    def steps_per_row(self) -> int:
+        """Sequence steps per image row: 1, or the width in pixel mode."""
+        return self.data.width if self.config.granularity == "pixel" else 1
+
+    def to_steps(self, rows: torch.Tensor) -> torch.Tensor:
+        """``(N, H, D)`` rows -> ``(N, steps, input_size)``: pixel mode reads pixels."""
+        if self.config.granularity == "pixel":
+            return rows.reshape(rows.shape[0], -1, 1)
+        return rows

@@ -3,6 +3,7 @@ own output (autoregressive sampling), as a generator the GUI can show live."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from .memory import check_fits, completion_bytes
 from .model import GenModel
 from .windows import windows_before
 
+MAX_SAMPLES = 1000
+
 
 @dataclass(frozen=True)
 class GeneratedRow:
@@ -22,8 +25,24 @@ class GeneratedRow:
 
     index: int  # row index in the image
     total: int  # image height
-    values: np.ndarray  # (*stack, W[, C]): the new row of every slice
+    values: np.ndarray  # (*stack, W[, C]): the new row of every slice; (N, ...) with samples=N
 
+
+@dataclass(frozen=True)
+class Completions:
+    """``samples=N`` completions of one image, and how probable the model finds each."""
+
+    images: np.ndarray  # (N, *image.shape), in draw order
+    nats_per_dim: np.ndarray  # (N,) mean NLL of each completion's generated values, nats
+
+    @property
+    def bits_per_dim(self) -> np.ndarray:
+        return self.nats_per_dim / math.log(2)
+
+    def ranked(self) -> "Completions":
+        """Most probable first (lowest bits/dim); ties keep draw order."""
+        order = np.argsort(self.nats_per_dim, kind="stable")
+        return Completions(self.images[order], self.nats_per_dim[order])
 
 def _check_model(model) -> None:
     if not isinstance(model, GenModel) or model.data is None:
@@ -40,81 +59,125 @@ def _check_temperature(temperature) -> float:
     return float(temperature)
 
 
-def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool = False,
-                  temperature: float = 1.0, seed: int | None = None
-                  ) -> Generator[GeneratedRow, None, np.ndarray]:
+def _check_samples(samples) -> int | None:
+    if samples is None:
+        return None
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not (
+            1 <= samples <= MAX_SAMPLES):
+        raise PixelRNNError(f"samples must be None or a whole number from 1 to {MAX_SAMPLES}, "
+                            f"got {samples!r}.")
+    return int(samples)
+
+
+def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None = None,
+                  temperature: float = 1.0, seed: int | None = None,
+                  samples: int | None = None
+                  ) -> Generator[GeneratedRow, None, "np.ndarray | Completions"]:
     """Generate rows ``keep_rows..H-1`` of every slice, yielding each new row.
 
     Returns the completed image (``StopIteration.value``): the input's shape and dtype,
-    rows ``< keep_rows`` bit-for-bit the input's. The input is never modified.
+    rows ``< keep_rows`` bit-for-bit the input's; with ``samples=N``, :class:`Completions`.
+    The input is never modified.
     """
     _check_model(model)
     temperature = _check_temperature(temperature)
+    samples = _check_samples(samples)
+    if sample is None:
+        sample = samples is not None  # asking for several completions means drawing them
     spec = model.data
     image, _ = check_image(image, model=spec)
     height = image_height(image, spec.rgb)
     keep = check_keep_rows(keep_rows, height)
+    copies = samples or 1
     slices = image.size // (height * spec.input_size)
-    check_fits(completion_bytes(slices, height, spec.input_size, model.value_model.params)
-               + image.size * 12 + image.nbytes,
-               f"Completing {slices} slice(s) of {height} rows x {spec.input_size} values",
-               "Complete a crop, or fewer slices at a time.")
+    check_fits(completion_bytes(slices * copies, height, spec.input_size,
+                                model.value_model.params) + image.size * (12 + copies)
+               + image.nbytes * copies,
+               f"Completing {slices} slice(s) x {copies} sample(s) of {height} rows x "
+               f"{spec.input_size} values",
+               "Complete a crop, fewer slices or fewer samples at a time.")
     rows = torch.from_numpy(to_rows(image, spec))  # also checks width and channels
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
-    completed = image.copy()
+    completed = np.repeat(image[None], copies, axis=0)  # (copies, *image.shape)
     axis = row_axis(image, spec.rgb)
-    row_shape = image.shape[:axis] + image.shape[axis + 1:]
+    row_shape = (copies,) + image.shape[:axis] + image.shape[axis + 1:]
 
-    rows = rows.to(device)
-    predict = model.value_model.predict
+    steps = model.to_steps(rows).repeat(copies, 1, 1).to(device)  # sample-major batch
+    per_row = model.steps_per_row()
+    nats = torch.zeros(steps.shape[0], dtype=torch.float64, device=device)
+
+    def draw(params):
+        return model.value_model.predict(params, sample=sample, temperature=temperature,
+                                         generator=generator)
+
     was_training = model.training
     model.eval()  # generation must use the running statistics, never batch statistics
     # no_grad wraps each computation, never a yield: grad mode is per thread, and a
     # generator suspended inside no_grad would switch gradients off for its caller.
     try:
-        step = _many_to_many(model, rows, keep) if model.config.mode == "many-to-many" \
-            else _many_to_one(model, rows, keep)
+        context = _many_to_many(model, steps, keep * per_row) \
+            if model.config.mode == "many-to-many" else _many_to_one(model, steps, keep * per_row)
         with torch.no_grad():
-            params = next(step)  # the distribution of row `keep`
+            h = next(context)  # what the model knows before the first generated step
         for index in range(keep, height):
-            with torch.no_grad():
-                new = predict(params, sample=sample, temperature=temperature, generator=generator)
-            values = from_rows(new.cpu().numpy(), spec, row_shape, image.dtype)
-            np.moveaxis(completed, axis, 0)[index] = values
-            yield GeneratedRow(index, height, values)
-            if index + 1 < height:
+            parts = []
+            for part in range(per_row):  # one step per row, or per pixel in pixel mode
                 with torch.no_grad():
-                    params = step.send(new)  # feed the generated row back in
+                    new, step_nats = _draw_step(model, h, draw)
+                    nats += step_nats
+                    parts.append(new)
+                    if index + 1 < height or part + 1 < per_row:
+                        h = context.send(new)  # feed the generated values back in
+            new_row = torch.cat(parts, dim=-1)
+            values = from_rows(new_row.cpu().numpy(), spec, row_shape, image.dtype)
+            np.moveaxis(completed, axis + 1, 1)[:, index] = values
+            yield GeneratedRow(index, height, values if samples else values[0])
     finally:
         model.train(was_training)
-    return completed
+    if samples is None:
+        return completed[0]
+    per_sample = nats.reshape(copies, -1).sum(1) / (slices * (height - keep) * spec.input_size)
+    return Completions(completed, per_sample.cpu().numpy())
 
 
-def _many_to_many(model, rows, keep):
-    """Read the kept rows once, then one RNN step per generated row, carrying the state."""
-    out, state = model.run(rows[:, :keep])
-    params = out[:, -1]
+def _draw_step(model, h, draw):
+    """The next step's values from the RNN output ``h`` (M, hidden), and the NLL (nats)
+    of the drawn values under the model, summed per sequence."""
+    if model.autoregressive:  # left to right: each value sees those drawn before it
+        features = model.decoder(h).reshape(h.shape[0], model.config.input_size, -1)
+        new, params = model.row_net.sample(features, draw)
+    else:
+        params = model.head(h)
+        new = draw(params)
+    return new, model.value_model.nll(params, new).double().sum(-1)
+
+
+def _many_to_many(model, steps, keep):
+    """Read the kept steps once, then one RNN step per generated step, carrying the state."""
+    out, state = model.run(steps[:, :keep])
+    h = out[:, -1]
     while True:
-        new = yield params
-        params, state = model.step(new, state)
+        new = yield h
+        h, state = model.step(new, state)
 
 
-def _many_to_one(model, rows, keep):
-    """A sliding window over the last ``context`` rows, generated ones included."""
-    rows = rows.clone()  # generated rows are written here, never into the caller's data
-    slices = torch.arange(rows.shape[0], device=rows.device)
+def _many_to_one(model, steps, keep):
+    """A sliding window over the last ``context`` steps, generated ones included."""
+    steps = steps.clone()  # generated steps are written here, never into the caller's data
+    slices = torch.arange(steps.shape[0], device=steps.device)
     index = keep
     while True:
         targets = torch.full_like(slices, index)
-        new = yield model(windows_before(rows, slices, targets, model.config.context))
-        rows[:, index] = new
+        new = yield model.window(windows_before(steps, slices, targets, model.config.context))
+        steps[:, index] = new
         index += 1
 
 
-def complete(model: GenModel, image, keep_rows: int, *, sample: bool = False,
-             temperature: float = 1.0, seed: int | None = None) -> np.ndarray:
+def complete(model: GenModel, image, keep_rows: int, *, sample: bool | None = None,
+             temperature: float = 1.0, seed: int | None = None,
+             samples: int | None = None) -> "np.ndarray | Completions":
     """Complete an image: keep its top ``keep_rows`` rows and generate the rest.
 
     Parameters
@@ -125,21 +188,26 @@ def complete(model: GenModel, image, keep_rows: int, *, sample: bool = False,
         ``(*stack, H, W[, C])``; every slice is completed (as one batch).
     keep_rows : int
         Rows ``0..keep_rows-1`` are kept bit-for-bit; ``1 <= keep_rows < H``.
-    sample : bool
-        False (default): each value is the most probable one (binary) or the median
-        (continuous), so the result is deterministic. True: values are drawn.
+    sample : bool, optional
+        False (the default without ``samples``): each value is the most probable one
+        (binary, levels) or the median (continuous), so the result is deterministic.
+        True (the default with ``samples``): values are drawn.
     temperature : float
         Scales the randomness of draws (0 = deterministic).
     seed : int, optional
-        Seed for draws; same seed, same completion.
+        Seed for draws; same seed, same completion(s).
+    samples : int, optional
+        Draw this many completions at once (one batch) and score each.
 
     Returns
     -------
-    numpy.ndarray
-        The completed image, same shape and dtype as ``image``.
+    numpy.ndarray or Completions
+        The completed image, same shape and dtype as ``image``; with ``samples=N``, a
+        :class:`Completions`: ``images`` ``(N, *image.shape)`` and each one's
+        ``bits_per_dim`` under the model, ``ranked()`` to sort them.
     """
     steps = complete_rows(model, image, keep_rows, sample=sample, temperature=temperature,
-                          seed=seed)
+                          seed=seed, samples=samples)
     while True:
         try:
             next(steps)

@@ -14,11 +14,15 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from .data import check_image, check_keep_rows, image_height, make_spec, to_rows, top_rows
+from torch.nn.parallel import DistributedDataParallel
+
+from .data import (check_image, check_keep_rows, check_same_kind, image_height, make_spec,
+                   to_rows, top_rows)
 from .device import resolve_device, torch_threads
+from .distributed import all_sum, join, local_device
 from .errors import PixelRNNError
 from .memory import check_fits, training_bytes
-from .model import GenModel
+from .model import MAX_PIXEL_STEPS, GenModel
 from .windows import windows_before
 
 
@@ -38,6 +42,10 @@ class TrainConfig:
     batch_norm: bool = True  # causal batch norm after the encoder
     dropout: float = 0.0  # between stacked RNN layers
     binarize: bool | float = False  # True = Otsu threshold, a float = fixed threshold
+    values: str | None = None  # "binary", "continuous" or "levels"; None = binary if binarized
+    levels: int = 256  # values="levels": K intensities in the softmax (2..256)
+    within_row: str = "independent"  # or "autoregressive": left to right, R -> G -> B
+    granularity: str = "row"  # or "pixel": one pixel per step (small grayscale images)
     rgb: bool | None = None  # last axis is colour; None = guess like napari
     seed: int = 0  # same seed, same result on the CPU
     device: str = "auto"  # "auto", "cpu", "cuda" or "mps"
@@ -63,7 +71,7 @@ class TrainProgress:
 
     step: int
     steps: int
-    loss: float  # teacher-forced loss of this step's batch, nats per value
+    loss: float  # teacher-forced loss of this step's batch, nats per value (own alphabet)
     model: GenModel  # the model being trained (the same object every step)
 
 
@@ -81,32 +89,91 @@ def _check_numbers(config: TrainConfig) -> None:
         raise PixelRNNError(f"lr must be a positive learning rate below 10, got {config.lr!r}.")
 
 
-def train_steps(image, config: TrainConfig | None = None) -> Generator[TrainProgress, None, GenModel]:
-    """Train a new :class:`GenModel` on ``image``, yielding after every step.
+MAX_DECODED = 1 << 24  # numbers the decoder may output per step (64 MB of float32)
+
+
+def _value_kind(config: TrainConfig) -> tuple[str, bool | float]:
+    """The value model and the binarization it implies."""
+    values, binarize = config.values, config.binarize
+    if values is None:
+        values = "binary" if binarize is not False and binarize is not None else "continuous"
+    elif values == "binary" and (binarize is False or binarize is None):
+        binarize = True  # a Bernoulli model learns binarized images: Otsu's threshold
+    elif values in ("continuous", "levels") and binarize is not False and binarize is not None:
+        raise PixelRNNError(
+            f"binarize={binarize!r} makes the image binary, but values={values!r} models "
+            "intensities: use values='binary', or binarize=False.")
+    return values, binarize
+
+
+def _check_images(images, config: TrainConfig) -> tuple[list[np.ndarray], bool]:
+    """One image or a list of them -> validated arrays (top rows only) and rgb."""
+    many = isinstance(images, (list, tuple))
+    if many and not images:
+        raise PixelRNNError("The list of training images is empty.")
+    checked = [check_image(image, config.rgb) for image in (images if many else [images])]
+    rgb = checked[0][1]
+    if any(r != rgb for _, r in checked):
+        raise PixelRNNError("Training images must all be colour or all grayscale; pass rgb= "
+                            "to say which.")
+    images = [image for image, _ in checked]
+    check_same_kind(images, rgb)
+    if config.keep_rows is not None:
+        kept = []
+        for image in images:
+            keep = check_keep_rows(config.keep_rows, image_height(image, rgb))
+            if keep < 2:
+                raise PixelRNNError("Training needs at least 2 rows to keep (keep_rows >= 2).")
+            kept.append(top_rows(image, keep, rgb))  # the masked rows are never seen
+        images = kept
+    if config.granularity == "pixel":
+        for image in images:
+            channels = image.shape[-1] if rgb else 1
+            steps = image_height(image, rgb) * (image.shape[-2] if rgb else image.shape[-1])
+            if channels != 1:
+                raise PixelRNNError(
+                    f"granularity='pixel' is for grayscale images; this one has {channels} "
+                    "channels. Use granularity='row'.")
+            if steps > MAX_PIXEL_STEPS:
+                raise PixelRNNError(
+                    f"granularity='pixel' reads one pixel per RNN step: {steps} steps per "
+                    f"image is above the limit of {MAX_PIXEL_STEPS} (128 x 128), where "
+                    "training gets very slow. Use a crop, or granularity='row'.")
+    return images, rgb
+
+
+def train_steps(images, config: TrainConfig | None = None
+                ) -> Generator[TrainProgress, None, GenModel]:
+    """Train a new :class:`GenModel` on an image (or a list of images of one width,
+    channels and dtype), yielding after every step.
 
     Returns the model (``StopIteration.value``); closing the generator early leaves the
-    model from the last yielded progress trained so far and ready to use.
+    model from the last yielded progress trained so far and ready to use. Under
+    ``torchrun`` every process runs this with the same arguments and trains its share.
     """
     config = config or TrainConfig()
     _check_numbers(config)
-    image, rgb = check_image(image, config.rgb)
-    height = image_height(image, rgb)
-    if config.keep_rows is not None:
-        keep = check_keep_rows(config.keep_rows, height)
-        if keep < 2:
-            raise PixelRNNError("Training needs at least 2 rows to keep (keep_rows >= 2).")
-        image = top_rows(image, keep, rgb)  # the masked rows are never seen, not even their range
-    spec = make_spec(image, rgb, config.binarize)
-    _check_memory(image, rgb, spec, config)
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
-    pick = np.random.default_rng(config.seed)
-    model = GenModel(spec.input_size, config.hidden_size, config.num_layers,
-                     config.bidirectional, config.cell, config.mode, config.context,
-                     config.batch_norm, config.dropout,
-                     values="binary" if spec.binary else "continuous").to(device)
+    values, binarize = _value_kind(config)
+    images, rgb = _check_images(images, config)
+    spec = make_spec(images, rgb, binarize)
+    torch.manual_seed(config.seed)  # same seed, same initial weights
+    model = GenModel(1 if config.granularity == "pixel" else spec.input_size,
+                     config.hidden_size, config.num_layers, config.bidirectional, config.cell,
+                     config.mode, config.context, config.batch_norm, config.dropout,
+                     values=values, levels=config.levels, within_row=config.within_row,
+                     granularity=config.granularity)
     model.data = spec
-    rows = torch.from_numpy(to_rows(image, spec)).to(device)  # (N, H, D)
+    _check_memory(_shapes_by_height(model, images, rgb), model, config)
+    groups = _sequences_by_height(model, images)
+    device = local_device(resolve_device(config.device))
+    group = join(device)
+    _check_shares(groups, config, group)
+    pick = np.random.default_rng(config.seed)
+    model.to(device)
+    groups = [rows.to(device) for rows in groups]
+    forward = model
+    if group is not None:  # gradients are averaged over processes in backward
+        forward = DistributedDataParallel(model, broadcast_buffers=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps))
@@ -114,45 +181,85 @@ def train_steps(image, config: TrainConfig | None = None) -> Generator[TrainProg
     model.train()
     try:
         with torch_threads(config.threads):
-            yield from _optimize(model, rows, pick, config, optimizer, schedule)
+            yield from _optimize(model, forward, groups, pick, config, optimizer, schedule,
+                                 group)
     finally:
         model.eval()  # stopped or finished, the model is ready to generate
     return model
 
 
-def _optimize(model, rows, pick, config, optimizer, schedule):
+def _sequences_by_height(model, images) -> list[torch.Tensor]:
+    """The training sequences ``(N, steps, input_size)``, one tensor per image height
+    (a batch never mixes lengths, so nothing is padded)."""
+    by_height: dict[int, list[torch.Tensor]] = {}
+    for image in images:
+        rows = model.to_steps(torch.from_numpy(to_rows(image, model.data)))
+        by_height.setdefault(rows.shape[1], []).append(rows)
+    return [torch.cat(parts) for parts in by_height.values()]
+
+
+def _shapes_by_height(model, images, rgb) -> list[tuple[int, int]]:
+    """(sequences, steps) of each tensor :func:`_sequences_by_height` will build."""
+    by_height: dict[int, int] = {}
+    for image in images:
+        height = image_height(image, rgb)
+        steps = height * model.steps_per_row()
+        by_height[steps] = by_height.get(steps, 0) + image.size // (height * model.data.input_size)
+    return [(count, steps) for steps, count in by_height.items()]
+
+
+def _check_shares(groups, config, group) -> None:
+    if group is None:
+        return
+    smallest = min(min(rows.shape[0], config.batch_size) if config.mode == "many-to-many"
+                   else min(4 * config.batch_size, rows.shape[0] * (rows.shape[1] - 1))
+                   for rows in groups)
+    if smallest < group.size:
+        raise PixelRNNError(
+            f"{group.size} processes split every batch, but a batch here has only "
+            f"{smallest} sequence(s): train on more slices or images, a larger batch_size, "
+            "or fewer processes.")
+
+
+def _optimize(model, forward, groups, pick, config, optimizer, schedule, group):
+    weights = np.array([rows.shape[0] for rows in groups], dtype=np.float64)
     for step in range(1, config.steps + 1):
+        # one height per step, as often as its share of the sequences (no draw when alone)
+        index = 0 if len(groups) == 1 else int(pick.choice(len(groups), p=weights / weights.sum()))
         try:
-            loss = _step(model, rows, pick, config, optimizer)
+            loss = _step(model, forward, groups[index], pick, config, optimizer, group)
         except torch.OutOfMemoryError:
-            if not _on_accelerator(rows):
+            if not _on_accelerator(groups[0]) or group is not None:
                 raise PixelRNNError(
                     f"Out of memory at training step {step} although the estimate fit; "
                     "train on a crop, fewer slices per step (batch_size) or a smaller "
                     "hidden size. The model trained so far is kept.") from None
-            rows = _fall_back_to_cpu(model, optimizer, rows, step)
-            loss = _step(model, rows, pick, config, optimizer)
+            groups = _fall_back_to_cpu(model, optimizer, groups, step)
+            loss = _step(model, forward, groups[index], pick, config, optimizer, group)
         schedule.step()
-        yield TrainProgress(step, config.steps, float(loss.detach()), model)
+        yield TrainProgress(step, config.steps, loss, model)
 
 
-def _step(model, rows, pick, config, optimizer) -> torch.Tensor:
+def _step(model, forward, rows, pick, config, optimizer, group) -> float:
     loss_of = _sequence_loss if config.mode == "many-to-many" else _window_loss
     optimizer.zero_grad(set_to_none=True)
-    loss = loss_of(model, rows, pick, config)
+    loss = loss_of(model, forward, rows, pick, config, group)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
-    return loss
+    loss = loss.detach()
+    if group is not None:  # each process holds its weighted share of the batch mean
+        loss = all_sum(loss.clone()) / group.size
+    return float(loss)
 
 
 def _on_accelerator(rows: torch.Tensor) -> bool:
     return rows.device.type != "cpu"
 
 
-def _fall_back_to_cpu(model, optimizer, rows, step: int) -> torch.Tensor:
+def _fall_back_to_cpu(model, optimizer, groups, step: int) -> list[torch.Tensor]:
     """The GPU ran out of memory: carry on from the same step on the CPU, and say so."""
-    device = rows.device
+    device = groups[0].device
     model.cpu()
     for state in optimizer.state.values():  # Adam's moments follow the weights
         for key, value in state.items():
@@ -163,52 +270,89 @@ def _fall_back_to_cpu(model, optimizer, rows, step: int) -> torch.Tensor:
     warnings.warn(f"The {device.type.upper()} device ran out of memory at training step "
                   f"{step}; training continues on the CPU (slower).", ResourceWarning,
                   stacklevel=2)
-    return rows.cpu()
+    return [rows.cpu() for rows in groups]
 
 
-def _check_memory(image, rgb, spec, config) -> None:
-    height = image_height(image, rgb)
-    slices = image.size // (height * spec.input_size)
-    if config.mode == "many-to-many":
-        per_step, rows_per_sequence = min(slices, config.batch_size), height
-    else:
-        per_step, rows_per_sequence = 4 * config.batch_size, config.context
-    needed = training_bytes(per_step, rows_per_sequence, spec.input_size,
-                            1 if spec.binary else 2, config.hidden_size, config.num_layers,
-                            2 if config.bidirectional else 1)
-    needed += image.size * 12  # the float64 normalization pass and the float32 rows
-    check_fits(needed, f"Training on {slices} slice(s) of {height} rows x {spec.input_size} values",
+def _output_width(model) -> int:
+    """Numbers the decoder and row head produce per value."""
+    return max(model.features, model.value_model.params)
+
+
+def _check_memory(shapes, model, config) -> None:
+    c = model.config
+    needed = 0
+    for slices, steps in shapes:
+        if c.mode == "many-to-many":
+            per_step, rows_per_sequence = min(slices, config.batch_size), steps
+            decoded = min(per_step * steps * c.input_size * _output_width(model), MAX_DECODED)
+            rows_per_sequence = min(rows_per_sequence, max(
+                1, decoded // max(1, per_step * c.input_size * _output_width(model))))
+        else:
+            per_step, rows_per_sequence = 4 * config.batch_size, c.context
+        estimate = training_bytes(per_step, rows_per_sequence, c.input_size,
+                                  _output_width(model), c.hidden_size, c.num_layers,
+                                  2 if c.bidirectional else 1)
+        rows = slices * steps * c.input_size
+        needed = max(needed, estimate + rows * 12)  # the float64 normalization, float32 rows
+    total = sum(slices for slices, _ in shapes)
+    check_fits(needed, f"Training on {total} slice(s) of {model.data.input_size} values per row",
                "Train on a crop or fewer rows, fewer slices per step (batch_size) or a smaller "
                "hidden size.")
 
 
-def _sequence_loss(model, rows, pick, config):
+def _my_share(count: int, group) -> tuple[slice, float]:
+    """This process's items of a batch of ``count`` and the weight that makes the
+    processes' average the batch mean."""
+    if group is None:
+        return slice(None), 1.0
+    share = group.share(count)
+    return share, len(range(count)[share]) * group.size / count
+
+
+def _sequence_loss(model, forward, rows, pick, config, group):
     """Many-to-many: whole slices from row 0, as generation reads them; position t
-    predicts row t + 1 from rows 0..t."""
+    predicts row t + 1 from rows 0..t. When the output would be large (a K-way softmax,
+    a left-to-right row), only a random subset of positions is decoded and scored."""
     if rows.shape[0] > config.batch_size:
         rows = rows[torch.from_numpy(pick.choice(rows.shape[0], config.batch_size, replace=False))]
-    out = model(rows[:, :-1])
-    return model.value_model.nll(out, rows[:, 1:]).mean()
+    batch, positions = rows.shape[0], rows.shape[1] - 1
+    per_position = batch * model.config.input_size * _output_width(model)
+    chosen = None
+    if per_position * positions > MAX_DECODED:
+        count = max(1, MAX_DECODED // per_position)
+        chosen = torch.from_numpy(np.sort(pick.choice(positions, count, replace=False)))
+        chosen = chosen.to(rows.device)
+    share, weight = _my_share(batch, group)
+    mine = rows[share]
+    targets = mine[:, 1:] if chosen is None else mine[:, 1:][:, chosen]
+    out = forward(mine[:, :-1], next_rows=targets if model.autoregressive else None,
+                  positions=chosen)
+    return model.value_model.nll(out, targets).mean() * weight
 
 
-def _window_loss(model, rows, pick, config):
+def _window_loss(model, forward, rows, pick, config, group):
     """Many-to-one: random (slice, target row) pairs, each with its window above."""
     n, height, _ = rows.shape
     count = min(4 * config.batch_size, n * (height - 1))
     flat = torch.from_numpy(pick.choice(n * (height - 1), count, replace=False)).to(rows.device)
+    share, weight = _my_share(count, group)
+    flat = flat[share]
     slices, targets = flat // (height - 1), flat % (height - 1) + 1
-    out = model(windows_before(rows, slices, targets, config.context))
-    return model.value_model.nll(out, rows[slices, targets]).mean()
+    truth = rows[slices, targets]
+    out = forward(windows_before(rows, slices, targets, model.config.context),
+                  next_rows=truth if model.autoregressive else None)
+    return model.value_model.nll(out, truth).mean() * weight
 
 
-def train(image, *, progress: Callable[[TrainProgress], None] | None = None,
+def train(images, *, progress: Callable[[TrainProgress], None] | None = None,
           should_stop: Callable[[], bool] | None = None, **settings) -> GenModel:
     """Train a :class:`GenModel` on an image and return it.
 
     Parameters
     ----------
-    image : numpy.ndarray
+    images : numpy.ndarray or list of them
         ``(H, W)``, ``(H, W, 3|4)`` or stacks of them; every slice is a training sequence.
+        A list trains on all of them (one width, channels and dtype; heights may differ).
     progress : callable, optional
         Called with a :class:`TrainProgress` after every step.
     should_stop : callable, optional
@@ -217,10 +361,10 @@ def train(image, *, progress: Callable[[TrainProgress], None] | None = None,
     **settings
         Any :class:`TrainConfig` field: ``keep_rows``, ``steps``, ``lr``, ``hidden_size``,
         ``num_layers``, ``cell``, ``mode``, ``context``, ``bidirectional``,
-        ``batch_norm``, ``dropout``, ``binarize``, ``rgb``, ``seed``, ``device``,
-        ``batch_size``, ``threads``.
+        ``batch_norm``, ``dropout``, ``binarize``, ``values``, ``levels``, ``within_row``,
+        ``granularity``, ``rgb``, ``seed``, ``device``, ``batch_size``, ``threads``.
     """
-    steps = train_steps(image, TrainConfig.from_settings(**settings))
+    steps = train_steps(images, TrainConfig.from_settings(**settings))
     model = None
     try:
         for update in steps:

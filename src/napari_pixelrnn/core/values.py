@@ -2,8 +2,14 @@
 
 - ``binary``: one logit per value, Bernoulli (the lab note's binarized images).
 - ``continuous``: a logistic per value (location, log-scale), discretized into 256 bins
-  so its likelihood is a probability and comparable across models (PixelCNN++ style).
-Losses are in nats per value; ``nats / ln 2`` is bits per dimension.
+  so its likelihood is a probability (PixelCNN++ style).
+- ``levels``: a softmax over K evenly spaced intensities (the PixelRNN paper's 256-way
+  softmax when K = 256), trained with cross-entropy.
+
+Losses are in nats per value; ``nats / ln 2`` is bits per dimension. Each model's own
+likelihood is over its own alphabet (2, 256 or K values). :meth:`nll_256` puts all three on
+one scale: the likelihood of the 8-bit intensity ``round(255 x)``, spreading each level's
+probability evenly over the 8-bit intensities that fall in it (exact for continuous).
 """
 
 from __future__ import annotations
@@ -16,15 +22,29 @@ import torch.nn.functional as F
 BINS = 256  # intensity levels the continuous likelihood is discretized into
 HALF_BIN = 0.5 / (BINS - 1)
 MIN_LOG_SCALE = math.log(HALF_BIN / 4)  # below a quarter bin the likelihood is saturated
+EIGHT_BIT = torch.arange(BINS, dtype=torch.float64) / (BINS - 1)  # the 256 comparison levels
+
+
+def _log_counts(levels_of_8bit: torch.Tensor, levels: int) -> torch.Tensor:
+    """log(how many 8-bit intensities fall in each level), ``(levels,)``."""
+    counts = torch.bincount(levels_of_8bit, minlength=levels).clamp(min=1)
+    return counts.double().log().float()
 
 
 class BinaryValues:
     name = "binary"
     params = 1
 
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = threshold  # on [0, 1] intensities: which 8-bit values count as 1
+
     def nll(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Per-value negative log-likelihood in nats; ``out`` is ``(..., D, 1)``."""
         return F.binary_cross_entropy_with_logits(out[..., 0], target, reduction="none")
+
+    def nll_256(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        log_counts = _log_counts((EIGHT_BIT > self.threshold).long(), 2).to(out.device)
+        return self.nll(out, target) + log_counts[(target > 0.5).long()]
 
     def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
         logits = out[..., 0]
@@ -56,6 +76,8 @@ class ContinuousValues:
         log_prob = torch.where(x <= 0, log_cdf_upper, torch.where(x >= 1, log_sf_lower, log_mass))
         return -log_prob
 
+    nll_256 = nll  # already over the 256 8-bit intensities
+
     def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
         loc, log_scale = self._loc_scale(out)
         if not sample or temperature == 0:
@@ -66,4 +88,42 @@ class ContinuousValues:
         return (loc + temperature * torch.exp(log_scale) * noise).clamp(0.0, 1.0)
 
 
-VALUE_MODELS = {"binary": BinaryValues(), "continuous": ContinuousValues()}
+class LevelValues:
+    """A categorical over K intensities ``k / (K - 1)``; targets round to the nearest."""
+
+    name = "levels"
+
+    def __init__(self, levels: int = 256):
+        self.levels = self.params = levels
+
+    def level(self, target: torch.Tensor) -> torch.Tensor:
+        return torch.round(target * (self.levels - 1)).long()
+
+    def nll(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        log_probs = F.log_softmax(out, dim=-1)
+        return -log_probs.gather(-1, self.level(target)[..., None])[..., 0]
+
+    def nll_256(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        log_counts = _log_counts(self.level(EIGHT_BIT), self.levels).to(out.device)
+        return self.nll(out, target) + log_counts[self.level(target)]
+
+    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
+        if not sample or temperature == 0:
+            level = out.argmax(-1)  # the most probable level
+        else:  # Gumbel-max: argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T)
+            u = torch.rand(out.shape, generator=generator, dtype=out.dtype, device=out.device)
+            gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
+            level = (out / temperature + gumbel).argmax(-1)
+        return level.to(out.dtype) / (self.levels - 1)
+
+
+VALUE_KINDS = ("binary", "continuous", "levels")
+
+
+def value_model(kind: str, levels: int = 256, threshold: float | None = None):
+    """The value model for a model's settings (``threshold``: binary models' cut)."""
+    if kind == "binary":
+        return BinaryValues(0.5 if threshold is None else threshold)
+    if kind == "continuous":
+        return ContinuousValues()
+    return LevelValues(levels)

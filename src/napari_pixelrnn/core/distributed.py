@@ -1,0 +1,59 @@
+"""Data-parallel training under ``torchrun``: each process takes its share of every batch.
+
+``torchrun --nproc_per_node=N`` starts N copies of the same training with ``WORLD_SIZE``,
+``RANK`` and ``LOCAL_RANK`` set. Every process draws the same batch from the same seeded
+generator and computes the loss of its slice of it, weighted so that the average the
+gradient all-reduce takes is the whole batch's mean loss: N processes compute the same
+steps as one process would (up to floating-point summation order).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Group:
+    rank: int
+    size: int
+
+    def share(self, count: int) -> slice:
+        """This process's part of a batch of ``count`` items (every process gets one)."""
+        return slice(self.rank, count, self.size)
+
+
+def launched() -> bool:
+    """Whether this process was started by torchrun with more than one process."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def join(device: torch.device) -> Group | None:
+    """Join the torchrun process group (gloo on CPU, nccl on CUDA); None when alone."""
+    if not launched():
+        return None
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Group(dist.get_rank(), dist.get_world_size())
+
+
+def local_device(device: torch.device) -> torch.device:
+    """Under torchrun each process takes the GPU of its local rank."""
+    if launched() and device.type == "cuda":
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
+
+def is_main() -> bool:
+    """Only the first process writes files and prints."""
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def all_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum over processes (in place); the tensor unchanged when alone."""
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(tensor)
+    return tensor

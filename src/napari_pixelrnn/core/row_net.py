@@ -1,0 +1,77 @@
+"""How a row's values come out of the row context: all at once, or left to right.
+
+The decoder turns the RNN state (the rows above) into ``FEATURES`` numbers per value of the
+next row. :class:`ValueHead` maps each value's features to its distribution independently.
+:class:`CausalRowNet` adds the values to its left: rows are flattened as (pixel, channel),
+so "to the left" is raster order, the pixel's left neighbours and then R -> G -> B. It is
+a stack of causal dilated 1-D convolutions (PixelCNN-style masking by left padding), so
+training reads a whole row in parallel (teacher forcing), and sampling runs the same
+stack on a short window, one value at a time.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+FEATURES = 16  # decoder features per value when a head follows the decoder
+KERNEL = 3
+DILATIONS = (1, 2, 4)
+
+
+class ValueHead(nn.Module):
+    """Independent values: a shared map from each value's features to its parameters
+    (keeps a K-way softmax from needing ``input_size x K`` decoder outputs)."""
+
+    def __init__(self, params: int):
+        super().__init__()
+        self.out = nn.Linear(FEATURES, params)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(features))
+
+
+class CausalRowNet(nn.Module):
+    """Value j's parameters from its features and the values before it in the row."""
+
+    def __init__(self, params: int):
+        super().__init__()
+        self.read = nn.Conv1d(1, FEATURES, KERNEL)
+        self.blocks = nn.ModuleList(nn.Conv1d(FEATURES, FEATURES, KERNEL, dilation=d)
+                                    for d in DILATIONS)
+        self.out = nn.Conv1d(FEATURES, params, 1)
+        # how many previous values value j can see (shifted input + every conv's reach)
+        self.reach = 1 + (KERNEL - 1) * (1 + sum(DILATIONS))
+
+    def _stack(self, features: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+        """``features`` (M, F, L), ``before`` (M, L): value j-1 at position j. -> (M, P, L)."""
+        z = self.read(F.pad(before[:, None], (KERNEL - 1, 0))) + features
+        for block in self.blocks:
+            z = z + block(F.pad(torch.relu(z), ((KERNEL - 1) * block.dilation[0], 0)))
+        return self.out(torch.relu(z))
+
+    def forward(self, features: torch.Tensor, row: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: ``features`` (..., D, F) and the true ``row`` (..., D) ->
+        parameters (..., D, P), value j reading values < j of ``row`` only."""
+        lead, width = row.shape[:-1], row.shape[-1]
+        before = F.pad(row.reshape(-1, width), (1, 0))[:, :-1]  # shift right by one value
+        out = self._stack(features.reshape(-1, width, FEATURES).transpose(1, 2), before)
+        return out.transpose(1, 2).reshape(*lead, width, -1)
+
+    def sample(self, features: torch.Tensor, draw) -> tuple[torch.Tensor, torch.Tensor]:
+        """Generate a row left to right: ``features`` (M, D, F); ``draw(params)`` turns
+        ``(M, P)`` parameters into ``(M,)`` values. Returns the row (M, D) and the
+        parameters (M, D, P) each value was drawn from."""
+        m, width, _ = features.shape
+        features = features.transpose(1, 2)
+        before = features.new_zeros(m, width + 1)  # before[:, j] = value j - 1
+        params = []
+        for j in range(width):
+            # value j depends on the last `reach` positions only: a window gives the
+            # same numbers as the whole row, at a fraction of the cost
+            start = max(0, j + 1 - self.reach)
+            p = self._stack(features[:, :, start:j + 1], before[:, start:j + 1])[:, :, -1]
+            before[:, j + 1] = draw(p)
+            params.append(p)
+        return before[:, 1:], torch.stack(params, 1)
