@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from napari_pixelrnn.core import complete, evaluate, load_sample, train
+from napari_pixelrnn.core import complete, drift_warning, evaluate, load_sample, train
 
 
 @pytest.mark.slow
@@ -15,6 +15,8 @@ def test_seed_experiment_restores_the_lower_half_of_the_binary_sample():
     out = complete(model, horse, keep_rows=half)
     assert np.array_equal(out[:half], horse[:half])
     assert (out[half:] == horse[half:]).mean() >= 0.99
+    # a model that generates what it predicts shows no teacher-forced/free-running gap
+    assert drift_warning(evaluate(model, horse, half, completed=out)) is None
 
 
 def diagonal(size=128):
@@ -29,6 +31,7 @@ def test_honest_completion_of_binary_stripes_from_the_top_half_only():
     model = train(stripes, binarize=True, keep_rows=64)
     scores = evaluate(model, stripes, keep_rows=64)
     assert scores["free_running_pixel_accuracy_pct"] >= 99
+    assert drift_warning(scores) is None
 
 
 @pytest.mark.slow

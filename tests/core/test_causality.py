@@ -14,7 +14,7 @@ ARCHITECTURES = [
     dict(cell=cell, mode=mode, bidirectional=bidi, values=values, num_layers=2, dropout=0.2)
     for cell in ("gru", "lstm", "rnn")
     for mode, bidi in (("many-to-many", False), ("many-to-one", False), ("many-to-one", True))
-    for values in ("binary", "continuous")
+    for values in ("binary", "continuous", "levels")
 ]
 
 
@@ -31,6 +31,7 @@ def next_row_predictions(model, rows):
     slices = torch.arange(n).repeat_interleave(height - 1)
     return model(windows_before(rows, slices, targets, model.config.context)).reshape(
         n, height - 1, WIDTH, -1)
+
 
 
 def leaks(model, training):
@@ -58,7 +59,7 @@ def leaks(model, training):
 @pytest.mark.parametrize("arch", ARCHITECTURES, ids=_id)
 def test_predictions_ignore_the_rows_they_predict_and_below(arch, training):
     torch.manual_seed(0)
-    assert not leaks(GenModel(WIDTH, hidden_size=8, context=4, **arch), training)
+    assert not leaks(GenModel(WIDTH, hidden_size=8, context=4, levels=5, **arch), training)
 
 
 class _PlainBatchNorm(torch.nn.BatchNorm1d):
@@ -110,3 +111,98 @@ def test_one_step_equals_the_sequence_rnn(cell):
             params, state = model.step(rows[:, t], state)
             stepped.append(params)
     torch.testing.assert_close(torch.stack(stepped, 1), whole[:, 4:], rtol=1e-5, atol=1e-5)
+
+
+# --- within a row: value j of a left-to-right row sees values 0..j-1 only -------------
+PIXELS, CHANNELS = 4, 3
+VALUES = PIXELS * CHANNELS  # a colour row, flattened as (pixel, channel): R, G, B, R, ...
+LEFT_TO_RIGHT = [dict(mode=mode, values=values, within_row="autoregressive", levels=5)
+                 for mode in ("many-to-many", "many-to-one")
+                 for values in ("binary", "continuous", "levels")]
+
+
+def row_params(model, rows, target):
+    """Teacher-forced parameters of row ``target``, ``(N, D, P)``."""
+    if model.config.mode == "many-to-many":
+        return model(rows[:, :-1], next_rows=rows[:, 1:])[:, target - 1]
+    n = rows.shape[0]
+    windows = windows_before(rows, torch.arange(n), torch.full((n,), target), model.config.context)
+    return model(windows, next_rows=rows[:, target])
+
+
+def within_row_leaks(model, value):
+    """Whether value ``value`` of row CUT changes when it, later values of the row, or
+    later rows change; and check that the value before it does matter."""
+    torch.manual_seed(0)
+    rows = torch.rand(2, ROWS, VALUES).round()  # 0/1 values suit every value model
+    later = rows.clone()
+    later[:, CUT, value:] = 1 - later[:, CUT, value:]
+    later[:, CUT + 1:] = 1 - later[:, CUT + 1:]
+    model.eval()
+    with torch.no_grad():
+        before = row_params(model, rows, CUT)
+        if value > 0:  # the check can fail: the previous value is read
+            earlier = rows.clone()
+            earlier[:, CUT, value - 1] = 1 - earlier[:, CUT, value - 1]
+            assert not torch.equal(before[:, value], row_params(model, earlier, CUT)[:, value])
+        return not torch.equal(before[:, :value + 1], row_params(model, later, CUT)[:, :value + 1])
+
+
+@pytest.mark.parametrize("arch", LEFT_TO_RIGHT, ids=lambda a: f"{a['mode']}-{a['values']}")
+def test_each_value_sees_only_the_values_to_its_left(arch):
+    torch.manual_seed(0)
+    model = GenModel(VALUES, hidden_size=8, context=4, **arch)
+    for value in range(VALUES):
+        assert not within_row_leaks(model, value), value
+
+
+def test_colours_are_generated_red_then_green_then_blue():
+    """Within a pixel, R sees neither G nor B, G sees R, and B sees R and G."""
+    torch.manual_seed(0)
+    model = GenModel(VALUES, hidden_size=8, values="levels", levels=5,
+                     within_row="autoregressive").eval()
+    rows = torch.rand(2, ROWS, VALUES).round()
+    pixel = 2
+    red, green, blue = (pixel * CHANNELS + c for c in range(3))
+
+    def changes(changed, seen):
+        other = rows.clone()
+        other[:, CUT, changed] = 1 - other[:, CUT, changed]
+        with torch.no_grad():
+            return not torch.equal(row_params(model, rows, CUT)[:, seen],
+                                   row_params(model, other, CUT)[:, seen])
+
+    assert not changes(green, red) and not changes(blue, red) and not changes(blue, green)
+    assert changes(red, green) and changes(red, blue) and changes(green, blue)
+
+
+def test_the_check_catches_a_row_net_that_reads_the_value_it_predicts(monkeypatch):
+    from napari_pixelrnn.core import row_net
+
+    def unshifted(self, features, row):  # the mutant: value j reads value j
+        lead, width = row.shape[:-1], row.shape[-1]
+        out = self._stack(features.reshape(-1, width, row_net.FEATURES).transpose(1, 2),
+                          row.reshape(-1, width))
+        return out.transpose(1, 2).reshape(*lead, width, -1)
+
+    monkeypatch.setattr(row_net.CausalRowNet, "forward", unshifted)
+    torch.manual_seed(0)
+    model = GenModel(VALUES, hidden_size=8, within_row="autoregressive")
+    assert within_row_leaks(model, 3)
+
+
+def test_an_autoregressive_model_needs_the_true_row_to_score_it():
+    model = GenModel(VALUES, hidden_size=8, within_row="autoregressive")
+    with pytest.raises(PixelRNNError, match="needs the next rows"):
+        model(torch.rand(1, 3, VALUES))
+
+
+def test_pixel_mode_predicts_each_pixel_from_the_pixels_before_it_only():
+    torch.manual_seed(0)
+    model = GenModel(1, hidden_size=8, granularity="pixel").eval()
+    pixels = torch.rand(2, 40, 1)
+    other = pixels.clone()
+    other[:, 20:] = torch.rand(2, 20, 1)
+    with torch.no_grad():
+        a, b = model(pixels[:, :-1]), model(other[:, :-1])
+    assert torch.equal(a[:, :20], b[:, :20]) and not torch.equal(a[:, 20:], b[:, 20:])

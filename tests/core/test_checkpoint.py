@@ -32,6 +32,38 @@ def test_round_trip_gives_identical_completions(saved, stripes):
                           complete(model, stripes, 20, sample=True, seed=1))
 
 
+@pytest.mark.parametrize("settings", [
+    dict(values="levels", levels=8), dict(binarize=True, within_row="autoregressive"),
+    dict(values="continuous", granularity="pixel"),
+], ids=["levels", "left-to-right", "pixel"])
+def test_every_model_kind_round_trips(tmp_path, stripes, settings):
+    image = stripes[:32, :32]
+    model = train(image, **tiny(steps=5, **settings))
+    loaded = load_model(save_model(model, tmp_path / "m.pixelrnn"))
+    assert loaded.config == model.config
+    a = complete(loaded, image, 20, samples=2, seed=1)
+    b = complete(model, image, 20, samples=2, seed=1)
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.nats_per_dim, b.nats_per_dim)
+
+
+def test_a_format_1_checkpoint_still_loads(saved, tmp_path, stripes):
+    """Format 1 had no levels, within_row or granularity: they take their defaults."""
+    model, path = saved
+    data = path.read_bytes()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    settings = json.loads(header["__metadata__"]["model"])
+    for name in ("levels", "within_row", "granularity"):
+        del settings[name]
+    header["__metadata__"].update(format_version="1", model=json.dumps(settings))
+    text = json.dumps(header).encode()
+    old = tmp_path / "old.pixelrnn"
+    old.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + size:])
+    loaded = load_model(old)
+    assert loaded.config == model.config
+    assert np.array_equal(complete(loaded, stripes, 20), complete(model, stripes, 20))
+
+
 def test_save_is_atomic_and_leaves_no_temporary_files(saved, tmp_path, monkeypatch):
     model, path = saved
     original = path.read_bytes()

@@ -1,0 +1,72 @@
+"""Teacher-forced against free-running loss: the drift check catches a model that copies."""
+
+import math
+
+import numpy as np
+import torch
+
+from napari_pixelrnn.core import GenModel, drift_warning, evaluate, train
+from napari_pixelrnn.core.data import make_spec, to_rows
+
+from .conftest import tiny
+
+
+class PeekingModel(GenModel):
+    """A leak: in a sequence pass, position t reads row t + 1, the row it predicts.
+    Generation steps one real row at a time, so there the leak is gone."""
+
+    def run(self, x, state=None):
+        return super().run(torch.cat([x[:, 1:], x[:, -1:]], dim=1), state)
+
+
+def test_a_model_that_peeks_at_the_row_it_predicts_is_flagged(stripes):
+    spec = make_spec(stripes, False, True)
+    rows = torch.from_numpy(to_rows(stripes, spec))
+    torch.manual_seed(0)
+    model = PeekingModel(64, hidden_size=32)
+    model.data = spec
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(150):  # the training loop of a pipeline with the off-by-one leak
+        optimizer.zero_grad()
+        model.value_model.nll(model(rows[:, :-1]), rows[:, 1:]).mean().backward()
+        optimizer.step()
+    scores = evaluate(model.eval(), stripes, 32)
+    assert scores["teacher_forced_bits_per_dim"] < 0.1
+    assert scores["free_running_bits_per_dim"] > 1
+    assert "far above the teacher-forced" in drift_warning(scores)
+
+
+def test_an_honest_model_is_not_flagged_and_scores_state_their_units(stripes):
+    model = train(stripes, keep_rows=32, **tiny(steps=100, hidden_size=32, binarize=True))
+    scores = evaluate(model, stripes, 32)
+    assert drift_warning(scores) is None
+    assert scores["alphabet"] == 2
+    assert math.isclose(scores["free_running_bits_per_dim"],
+                        scores["free_running_nats_per_dim"] / math.log(2))
+
+
+def test_free_running_loss_scores_the_truth_given_the_models_own_rows(stripes):
+    """Given a completion equal to the truth, free-running equals teacher-forced; given
+    another completion, it differs (so it reads the completion, not the truth)."""
+    model = train(stripes, keep_rows=32, **tiny(steps=30, binarize=True))
+    exact = evaluate(model, stripes, 32, completed=stripes)
+    assert exact["free_running_nats_per_dim"] == exact["teacher_forced_nats_per_dim"]
+    other = stripes.copy()
+    other[32:] = 255 - other[32:]
+    flipped = evaluate(model, stripes, 32, completed=other)
+    assert flipped["free_running_nats_per_dim"] != flipped["teacher_forced_nats_per_dim"]
+
+
+def test_comparable_bits_rank_value_models_on_one_scale():
+    """Own-alphabet bits are not comparable (2 vs 256 values); the 8-bit ones are: a
+    binary model of a 0/255 image pays for the 8-bit intensities its levels hold."""
+    r, c = np.mgrid[:32, :32]
+    image = ((((r + c) // 4) % 2) * 255).astype(np.uint8)
+    binary = train(image, **tiny(steps=60, hidden_size=32, binarize=0.5))
+    levels = train(image, **tiny(steps=60, hidden_size=32, values="levels", levels=256))
+    b, lv = evaluate(binary, image, 16), evaluate(levels, image, 16)
+    # binary levels hold 128 intensities each: 7 bits more on the 8-bit scale
+    assert math.isclose(b["teacher_forced_bits_per_dim_256"] - b["teacher_forced_bits_per_dim"],
+                        7, abs_tol=1e-3)
+    assert math.isclose(lv["teacher_forced_bits_per_dim_256"], lv["teacher_forced_bits_per_dim"],
+                        rel_tol=1e-5)
