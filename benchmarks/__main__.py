@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sections():
-    from . import gui, memory, quality, speed
+    from . import gui, memory, quality, speed, variants
 
     return [
         ("Sampler against its limits", speed.sampler),
@@ -22,6 +22,8 @@ def sections():
         ("GUI responsiveness", gui.responsiveness),
         ("Peak memory", memory.peak_memory),
         ("Completion quality against peers", quality.quality),
+        ("Value models and left-to-right rows", variants.value_models),
+        ("Pixel by pixel against row by row", variants.pixel_mode),
     ]
 
 
