@@ -21,7 +21,8 @@ def test_quick_benchmarks_write_every_table(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
     for title in ("Sampler against its limits", "Training: the seed experiment",
-                  "GUI responsiveness", "Peak memory", "Completion quality against peers"):
+                  "GUI responsiveness", "Peak memory", "Completion quality against peers",
+                  "Value models and left-to-right rows", "Pixel by pixel against row by row"):
         section = text.split(f"## {title}")[1].split("\n## ")[0]
         rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
         assert len(rows) >= 2, title  # a header and at least one measured row
@@ -29,3 +30,5 @@ def test_quick_benchmarks_write_every_table(tmp_path):
     for peer in ("biharmonic (scikit-image)", "Telea (OpenCV)", "Navier-Stokes (OpenCV)",
                  "repeat last kept row", "mean of kept rows", "WebP lossless"):
         assert peer in text
+    for variant in ("continuous, autoregressive", "levels K=16, independent", "binary, pixel"):
+        assert variant in text

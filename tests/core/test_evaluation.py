@@ -70,3 +70,16 @@ def test_comparable_bits_rank_value_models_on_one_scale():
                         7, abs_tol=1e-3)
     assert math.isclose(lv["teacher_forced_bits_per_dim_256"], lv["teacher_forced_bits_per_dim"],
                         rel_tol=1e-5)
+
+
+def test_scores_computed_in_chunks_equal_scores_computed_at_once(stripes, monkeypatch):
+    from napari_pixelrnn.core import evaluation
+
+    model = train(stripes, **tiny(values="levels", levels=16, within_row="autoregressive"))
+    rows = torch.from_numpy(to_rows(stripes, model.data))
+    with torch.no_grad():
+        whole = evaluation.teacher_forced_nll(model.eval(), rows, 10)
+        monkeypatch.setattr(evaluation, "decoded_at_once", lambda: 5000)  # 4 rows a chunk
+        chunked = evaluation.teacher_forced_nll(model, rows, 10)
+    assert whole.shape == chunked.shape == (1, 54, 64)
+    torch.testing.assert_close(chunked, whole)

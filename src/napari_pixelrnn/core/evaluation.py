@@ -12,6 +12,7 @@ import torch
 
 from .data import check_image, check_keep_rows, image_height, to_rows
 from .errors import PixelRNNError
+from .memory import MAX_DECODED
 from .model import GenModel
 from .sampler import _check_model, complete
 from .values import value_model
@@ -23,6 +24,10 @@ DRIFT_FACTOR = 2.0
 DRIFT_MARGIN_BITS = 0.1
 
 
+def decoded_at_once() -> int:
+    return MAX_DECODED  # a function, so a test can make chunks small
+
+
 def teacher_forced_nll(model: GenModel, rows: torch.Tensor, keep: int, *,
                        above: torch.Tensor | None = None, on_256: bool = False) -> torch.Tensor:
     """Per-value NLL (nats) of rows ``keep..H-1`` of ``rows`` ``(N, H, D)``, each predicted
@@ -32,23 +37,33 @@ def teacher_forced_nll(model: GenModel, rows: torch.Tensor, keep: int, *,
     truth = model.to_steps(rows)
     given = truth if above is None else model.to_steps(above)
     keep *= model.steps_per_row()
-    targets = truth[:, keep:]
-    teacher = targets if model.autoregressive else None  # values to the left in the row
-    if model.config.mode == "many-to-many":
-        positions = torch.arange(keep - 1, truth.shape[1] - 1, device=rows.device)
-        out = model(given[:, :-1], next_rows=teacher, positions=positions)
-    else:
-        n, height = truth.shape[:2]
-        slices = torch.arange(n, device=rows.device).repeat_interleave(height - keep)
-        windows = windows_before(given, slices,
-                                 torch.arange(keep, height, device=rows.device).repeat(n),
-                                 model.config.context)
-        out = model(windows, next_rows=None if teacher is None else teacher.reshape(
-            -1, teacher.shape[-1]))
-        out = out.reshape(n, height - keep, *out.shape[1:])
+    n, length, width = truth.shape
     c = model.config
     values = value_model(c.values, c.levels, model.data.threshold if model.data else None)
-    return values.nll_256(out, targets) if on_256 else values.nll(out, targets)
+    score = values.nll_256 if on_256 else values.nll
+    if c.mode == "many-to-many":
+        h = model.run(given[:, :-1])[0][:, keep - 1:]  # position t predicts step t + 1
+    # Decode a bounded number of positions at a time: a K-way softmax over every masked
+    # value of a large image would not fit in memory at once.
+    per_position = n * width * max(model.features, values.params) * (1 if c.mode ==
+                                                                   "many-to-many" else 2)
+    chunk = max(1, decoded_at_once() // per_position)
+    parts = []
+    for start in range(keep, length, chunk):
+        stop = min(start + chunk, length)
+        targets = truth[:, start:stop]
+        teacher = targets if model.autoregressive else None  # values to the left in the row
+        if c.mode == "many-to-many":
+            out = model.head(h[:, start - keep:stop - keep], teacher)
+        else:
+            slices = torch.arange(n, device=rows.device).repeat_interleave(stop - start)
+            windows = windows_before(given, slices,
+                                     torch.arange(start, stop, device=rows.device).repeat(n),
+                                     c.context)
+            out = model(windows, next_rows=None if teacher is None else teacher.reshape(-1, width))
+            out = out.reshape(n, stop - start, *out.shape[1:])
+        parts.append(score(out, targets))
+    return torch.cat(parts, dim=1)
 
 
 def evaluate(model: GenModel, image, keep_rows: int, *,

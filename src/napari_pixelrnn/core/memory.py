@@ -12,6 +12,7 @@ from .errors import PixelRNNError
 FLOAT = 4  # bytes per float32
 OUTPUT_COPIES_TRAINING = 12  # decoder-output-sized tensors alive in one training step
 HIDDEN_COPIES_TRAINING = 16  # per RNN unit and row: gates, states and their gradients
+MAX_DECODED = 1 << 24  # decoder outputs computed at once (64 MB of float32), see training
 OUTPUT_COPIES_COMPLETION = 3  # the prefix pass's outputs, the rows, the completed copy
 
 

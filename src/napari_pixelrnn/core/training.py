@@ -21,7 +21,7 @@ from .data import (check_image, check_keep_rows, check_same_kind, image_height, 
 from .device import resolve_device, torch_threads
 from .distributed import all_sum, join, local_device
 from .errors import PixelRNNError
-from .memory import check_fits, training_bytes
+from .memory import MAX_DECODED, check_fits, training_bytes
 from .model import MAX_PIXEL_STEPS, GenModel
 from .windows import windows_before
 
@@ -87,9 +87,6 @@ def _check_numbers(config: TrainConfig) -> None:
             raise PixelRNNError(f"{name} must be a whole number >= {0 if name == 'seed' else 1}, got {value!r}.")
     if not isinstance(config.lr, (int, float)) or not 0 < config.lr < 10 or math.isnan(config.lr):
         raise PixelRNNError(f"lr must be a positive learning rate below 10, got {config.lr!r}.")
-
-
-MAX_DECODED = 1 << 24  # numbers the decoder may output per step (64 MB of float32)
 
 
 def _value_kind(config: TrainConfig) -> tuple[str, bool | float]:
