@@ -105,9 +105,10 @@ def _value_kind(config: TrainConfig) -> tuple[str, bool | float]:
 
 def _check_images(images, config: TrainConfig) -> tuple[list[np.ndarray], bool]:
     """One image or a list of them -> validated arrays (top rows only) and rgb."""
-    many = isinstance(images, (list, tuple))
-    if many and not images:
+    if isinstance(images, (list, tuple)) and not len(images):
         raise PixelRNNError("The list of training images is empty.")
+    # a list of arrays is a training set; nested lists of numbers are one image
+    many = isinstance(images, (list, tuple)) and all(isinstance(i, np.ndarray) for i in images)
     checked = [check_image(image, config.rgb) for image in (images if many else [images])]
     rgb = checked[0][1]
     if any(r != rgb for _, r in checked):
@@ -277,20 +278,19 @@ def _output_width(model) -> int:
 
 def _check_memory(shapes, model, config) -> None:
     c = model.config
-    needed = 0
+    step_bytes, rows = 0, 0
     for slices, steps in shapes:
         if c.mode == "many-to-many":
-            per_step, rows_per_sequence = min(slices, config.batch_size), steps
-            decoded = min(per_step * steps * c.input_size * _output_width(model), MAX_DECODED)
-            rows_per_sequence = min(rows_per_sequence, max(
-                1, decoded // max(1, per_step * c.input_size * _output_width(model))))
+            per_step, length = min(slices, config.batch_size), steps
+            outputs = per_step * steps * c.input_size * _output_width(model)
+            decoded = min(1.0, MAX_DECODED / outputs)  # share of positions decoded a step
         else:
-            per_step, rows_per_sequence = 4 * config.batch_size, c.context
-        estimate = training_bytes(per_step, rows_per_sequence, c.input_size,
-                                  _output_width(model), c.hidden_size, c.num_layers,
-                                  2 if c.bidirectional else 1)
-        rows = slices * steps * c.input_size
-        needed = max(needed, estimate + rows * 12)  # the float64 normalization, float32 rows
+            per_step, length, decoded = 4 * config.batch_size, c.context, 1.0
+        step_bytes = max(step_bytes, training_bytes(
+            per_step, length, c.input_size, _output_width(model) * decoded, c.hidden_size,
+            c.num_layers, 2 if c.bidirectional else 1))
+        rows += slices * steps * c.input_size
+    needed = int(step_bytes) + rows * 12  # the float64 normalization pass, float32 rows
     total = sum(slices for slices, _ in shapes)
     check_fits(needed, f"Training on {total} slice(s) of {model.data.input_size} values per row",
                "Train on a crop or fewer rows, fewer slices per step (batch_size) or a smaller "
