@@ -9,11 +9,13 @@ steps as one process would (up to floating-point summation order).
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,12 @@ def all_sum(tensor: torch.Tensor) -> torch.Tensor:
     if dist.is_initialized() and dist.get_world_size() > 1:
         dist.all_reduce(tensor)
     return tensor
+
+
+def data_parallel(model: torch.nn.Module) -> DistributedDataParallel:
+    """Wrap ``model`` so backward averages gradients over processes. Buffers are not
+    broadcast before each forward: CausalBatchNorm keeps them equal by all-reducing its
+    statistics (the option was renamed in torch 2.13)."""
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters:
+        return DistributedDataParallel(model, forward_sync_buffers=False)
+    return DistributedDataParallel(model, broadcast_buffers=False)

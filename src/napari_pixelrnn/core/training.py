@@ -14,12 +14,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from torch.nn.parallel import DistributedDataParallel
-
 from .data import (check_image, check_keep_rows, check_same_kind, image_height, make_spec,
                    to_rows, top_rows)
 from .device import resolve_device, torch_threads
-from .distributed import all_sum, join, local_device
+from .distributed import all_sum, data_parallel, join, local_device
 from .errors import PixelRNNError
 from .memory import MAX_DECODED, check_fits, training_bytes
 from .model import MAX_PIXEL_STEPS, GenModel
@@ -171,7 +169,7 @@ def train_steps(images, config: TrainConfig | None = None
     groups = [rows.to(device) for rows in groups]
     forward = model
     if group is not None:  # gradients are averaged over processes in backward
-        forward = DistributedDataParallel(model, broadcast_buffers=False)
+        forward = data_parallel(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps))
