@@ -48,3 +48,50 @@ def write_image(path, image: np.ndarray) -> None:
         iio.imwrite(path, image)
     else:
         raise PixelRNNError(f"Cannot write {path.name}: accepted are .png, .tif and .tiff.")
+
+
+def _has_magic(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def expand_inputs(inputs) -> list[Path]:
+    """Image files from paths, folders (their .png/.tif/.tiff files, sorted by name) and
+    glob patterns (expanded here, so quoted patterns work in every shell; sorted).
+
+    A path that exists is taken as it is, even if its name contains glob characters.
+    """
+    found: list[Path] = []
+    for text in map(str, inputs):
+        path = Path(text)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file()
+                           and p.suffix.lower() in READABLE)
+            if not files:
+                raise PixelRNNError(
+                    f"No {', '.join(READABLE)} files in folder {path}.")
+            found += files
+        elif not path.exists() and _has_magic(text):
+            import glob
+
+            files = sorted(Path(p) for p in glob.glob(text, recursive=True)
+                           if Path(p).is_file() and Path(p).suffix.lower() in READABLE)
+            if not files:
+                raise PixelRNNError(f"No {', '.join(READABLE)} files match {text!r}.")
+            found += files
+        else:
+            found.append(path)  # read_image says what is wrong with it, if anything
+    return found
+
+
+def read_images(paths) -> list[np.ndarray]:
+    return [read_image(path) for path in paths]
+
+
+def check_output(path, what: str = "image", tiff_only: bool = False) -> Path:
+    """Refuse an output name :func:`write_image` cannot write, before any work is done."""
+    path = Path(path)
+    accepted = TIFF if tiff_only else READABLE
+    if path.suffix.lower() not in accepted:
+        raise PixelRNNError(
+            f"Cannot write {what} to {path.name}: accepted are {', '.join(accepted)} files.")
+    return path
