@@ -14,14 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core import (
+    Completions,
     GeneratedRow,
     GenModel,
     PixelRNNError,
     TrainConfig,
     TrainProgress,
     complete_rows,
+    drift_warning,
     evaluate,
     train_steps,
+    uncertainty,
 )
 from .core.device import torch_threads
 
@@ -43,10 +46,11 @@ class CompletionRequest:
     """How to complete an image (read from the widget on the GUI thread)."""
 
     keep_rows: int  # rows 0..keep_rows-1 are kept, the rest generated
-    samples: int = 1  # completions to draw; > 1 draws values (each with its own seed)
+    samples: int = 1  # completions to draw, in one batch; > 1 draws values
     sample: bool = False  # draw values; False = the most probable value / the median
     temperature: float = 1.0  # randomness of draws (0 = deterministic)
-    seed: int = 0  # sample i uses seed + i
+    seed: int = 0  # seed of the whole batch of draws
+    uncertainty: str | None = None  # "std" or "entropy" across samples (needs samples >= 2)
 
     @property
     def draws(self) -> bool:
@@ -55,11 +59,13 @@ class CompletionRequest:
 
 
 @dataclass(frozen=True)
-class SampleRow:
-    """One generated row of one sample."""
+class Completed:
+    """What a finished completion hands back to the widget."""
 
-    sample: int  # 0..samples-1
-    row: GeneratedRow
+    scores: dict  # core.evaluate's metrics (the sampling loss)
+    drift: str | None  # core.drift_warning's text, or None
+    ranked: Completions | None = None  # the drawn completions, most probable first
+    uncertainty: np.ndarray | None = None  # per value, across the samples
 
 
 def warm_up_torch() -> None:
@@ -71,45 +77,52 @@ def warm_up_torch() -> None:
         pass
 
 
-def training(image: np.ndarray, config: TrainConfig
+def training(images: list[np.ndarray], config: TrainConfig
              ) -> Generator[TrainProgress, None, Failed | None]:
-    """Train on ``image`` (a copy the caller gave away), yielding after every step."""
+    """Train on ``images`` (copies the caller gave away), yielding after every step."""
     try:
-        yield from train_steps(image, config)
+        yield from train_steps(images, config)
     except PixelRNNError as exc:
         return Failed(str(exc))
     return None
 
 
 def completion(model: GenModel, image: np.ndarray, request: CompletionRequest
-               ) -> Generator[SampleRow, None, dict | Failed]:
-    """Generate the masked rows of every sample, then score the model on them.
+               ) -> Generator[GeneratedRow, None, Completed | Failed]:
+    """Generate the masked rows (every sample at once), then score the model on them.
 
-    Returns :func:`napari_pixelrnn.core.evaluate`'s metrics (the sampling loss). When
-    values were drawn, evaluation generates its own deterministic completion, so it
-    belongs in the worker too.
+    Every yielded row's ``values`` has a leading sample axis. Evaluation (which
+    generates its own deterministic completion when values were drawn) and the
+    uncertainty map run here too, off the GUI thread.
     """
     try:
         with torch_threads(GUI_TORCH_THREADS):
-            completed = yield from _generate(model, image, request)
+            done = yield from _generate(model, image, request)
+            ranked = done.ranked() if isinstance(done, Completions) else None
             # A deterministic completion is the one the sampling loss scores: reuse it.
-            return evaluate(model, image, request.keep_rows,
-                            completed=None if request.draws else completed)
+            scores = evaluate(model, image, request.keep_rows,
+                              completed=None if request.draws else done)
+            spread = None
+            if request.uncertainty and ranked is not None and request.samples >= 2:
+                spread = uncertainty(ranked.images, request.uncertainty)
+            return Completed(scores, drift_warning(scores), ranked, spread)
     except PixelRNNError as exc:
         return Failed(str(exc))
 
 
 def _generate(model: GenModel, image: np.ndarray, request: CompletionRequest):
-    """Yield every sample's rows; return the last sample's completed image."""
-    completed = None
-    for index in range(request.samples):
-        rows = complete_rows(model, image, request.keep_rows, sample=request.draws,
-                             temperature=request.temperature, seed=request.seed + index)
+    """One batch for all samples: yield each row, return the core's result (the
+    completed image, or the drawn :class:`Completions`)."""
+    rows = complete_rows(model, image, request.keep_rows, sample=request.draws,
+                         temperature=request.temperature, seed=request.seed,
+                         samples=request.samples if request.draws else None)
+    try:
         while True:
             try:
                 row = next(rows)
             except StopIteration as done:
-                completed = done.value
-                break
-            yield SampleRow(index, row)
-    return completed
+                return done.value
+            # the same (sample, *stack, W[, C]) layout whether one image or many
+            yield row if request.draws else GeneratedRow(row.index, row.total, row.values[None])
+    finally:
+        rows.close()  # stopped early: the core's clean-up runs now, in this thread

@@ -13,24 +13,27 @@ from pathlib import Path
 
 import napari
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, PushButton, RadioButtons, Slider
+from magicgui.widgets import (CheckBox, ComboBox, Container, Label, PushButton, RadioButtons,
+                               Slider)
 from napari.layers import Image
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils import progress
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QFileDialog, QLabel, QSizePolicy, QVBoxLayout, QWidget
 from superqt import QCollapsible
 
 from ._cut_line import CutGuide
-from ._jobs import CompletionRequest, Failed, SampleRow, completion, training, warm_up_torch
+from ._jobs import (Completed, CompletionRequest, Failed, completion, training,
+                    warm_up_torch)
 from ._loss_plot import LOSS_UNITS, LossPlot
 from ._settings import CompletionSettings, ModelSettings
-from .core import PixelRNNError, TrainProgress, load_model, save_model
+from .core import GeneratedRow, PixelRNNError, TrainProgress, load_model, save_model
 from .core.data import check_image, check_keep_rows
 
 MODEL_FILTER = "napari-pixelrnn model (*.pixelrnn *.safetensors);;All files (*)"
 MODEL_SUFFIX = ".pixelrnn"  # what the CLI writes too; the file itself is safetensors
+SHOWN_SAMPLE_SCORES = 8  # per-sample bits/dim listed in the dock (all are in the metadata)
 REFRESH_EVERY_S = 0.04  # redraw a growing completion at most ~25 times a second
 BAR_EVERY_S = 0.1  # and the progress bars at most ~10 times a second
 
@@ -114,20 +117,28 @@ class _Running:
 class _Output:
     """The layer a completion fills in, and where each generated row goes."""
 
-    def __init__(self, layer, array: np.ndarray, index: tuple, rgb: bool, total_rows: int):
+    def __init__(self, layer, array: np.ndarray, index: tuple, rgb: bool, total_rows: int,
+                 source: dict):
         self.layer = layer
         self.array = array  # (samples, *input shape); the layer shows it (or its [0])
         self.index = index  # stack index of the completed slice; () = all slices
         self.rgb = rgb
-        self.total_rows = total_rows  # rows to generate, all samples together
+        self.total_rows = total_rows  # rows to generate (each holds every sample)
+        self.source = source  # the input layer's name, scale and translate
         self.rows_done = 0
         self.cancelled = False
         self.last_refresh = 0.0
 
-    def write(self, item: SampleRow) -> None:
-        region = self.array[item.sample][self.index]
+    @property
+    def region(self) -> np.ndarray:
+        """The completed part of every sample: (samples, *completed image shape), a view."""
+        return self.array[(slice(None), *self.index)]
+
+    def write(self, row: GeneratedRow) -> None:
+        """One new row of every sample (and slice): values (samples, *stack, W[, C])."""
+        region = self.region
         axis = region.ndim - (3 if self.rgb else 2)
-        np.moveaxis(region, axis, 0)[item.row.index] = item.row.values
+        np.moveaxis(region, axis, 0)[row.index] = row.values
         self.rows_done += 1
 
 
@@ -158,6 +169,11 @@ class PixelRNNWidget(QWidget):
                                         "masked and generated.")
         self.train_on = RadioButtons(label="Train on", value="above", choices=[
             ("rows above the cut", "above"), ("whole image (reconstruction demo)", "whole")])
+        self.train_all = CheckBox(
+            label="Train on all selected layers", value=False,
+            tooltip="Also learn from the other image layers selected in the layer list "
+                    "(same width, channels and dtype; the same cut row applies to each). "
+                    "Completion still uses the picked layer.")
         self.settings = ModelSettings()
         self.train_button = PushButton(text="Train")
         self.loss_plot = LossPlot()
@@ -165,10 +181,12 @@ class PixelRNNWidget(QWidget):
         self.completion = CompletionSettings()
         self.complete_button = PushButton(text="Complete")
         self.result = Label(value="")
+        self.drift = Label(value="")  # core.drift_warning's text, shown only when it warns
         self.save_button = PushButton(text="Save model…")
         self.load_button = PushButton(text="Load model…")
         self._forms = [
-            Container(widgets=[self.layer_combo, self.keep_rows, self.train_on]),
+            Container(widgets=[self.layer_combo, self.keep_rows, self.train_on,
+                               self.train_all]),
             Container(widgets=[self.save_button, self.load_button], layout="horizontal",
                       labels=False),
         ]
@@ -207,9 +225,12 @@ class PixelRNNWidget(QWidget):
         layout.addWidget(self.completion.native)
         layout.addWidget(self.complete_button.native)
         layout.addWidget(self.result.native)
+        layout.addWidget(self.drift.native)
         layout.addWidget(self._forms[1].native)
         layout.addStretch(1)
-        for label in (self.train_status, self.result):
+        self.drift.native.setStyleSheet("color: #e8a33d")  # a warning, not an error
+        self.drift.native.setVisible(False)
+        for label in (self.train_status, self.result, self.drift):
             label.native.setWordWrap(True)
             # Take the dock's full width rather than QLabel's "nice" wrapping width.
             label.native.setSizePolicy(QSizePolicy.Policy.Ignored,
@@ -315,22 +336,26 @@ class PixelRNNWidget(QWidget):
             return
         layer = self._picked_layer()
         keep = self._checked_keep_rows(layer) if layer is not None else None
-        if keep is None:
+        layers = self._training_layers(layer) if keep is not None else None
+        if layers is None:
             return
         above = self.train_on.value == "above"
         config = self.settings.train_config(keep if above else None, rgb=bool(layer.rgb))
-        image = np.array(layer.data, copy=True)  # the worker owns its copy
+        # The worker owns its copies; the core checks they share width, channels, dtype.
+        images = [np.array(each.data, copy=True) for each in layers]
+        names = [each.name for each in layers]
         self._pending_info = {"training": asdict(config), "trained_on_layer": layer.name,
+                              "trained_on_layers": names,
                               "train_on": "rows above the cut" if above else "whole image"}
         self.loss_plot.reset()
-        worker = create_worker(training, image, config, _start_thread=False,
+        worker = create_worker(training, images, config, _start_thread=False,
                                _worker_class=_ClosingWorker,
                                _connect={"yielded": self._on_train_step,
                                          "returned": self._on_train_returned,
                                          "errored": self._on_error,
                                          "finished": self._on_train_finished})
         what = f"rows 0-{keep - 1}" if above else "all rows"
-        self.train_status.value = f"Training on '{layer.name}' ({what})…"
+        self.train_status.value = f"Training on {_quoted(names)} ({what})…"
         self._running.start("train", worker, config.steps, "Training")
         self._sync_buttons()
 
@@ -360,16 +385,18 @@ class PixelRNNWidget(QWidget):
         self._running.done("train")
         self._sync_buttons()
         steps, losses = self.loss_plot.points()
+        learned = f" Learned from {_quoted(self.model_info.get('trained_on_layers', []))}."
         if not len(steps):
             self.train_status.value = "Training ended before its first step. " + (
                 _describe(self.model) if self.model is not None else "No model yet.")
         elif worker is not None and worker.abort_requested:
             self.train_status.value = (
                 f"Stopped at step {steps[-1]}; the model trained so far is kept (last loss "
-                f"{losses[-1]:.4f} {LOSS_UNITS}). {_describe(self.model)}")
+                f"{losses[-1]:.4f} {LOSS_UNITS}). {_describe(self.model)}{learned}")
         else:
-            self.train_status.value = (f"Trained {steps[-1]} steps; last loss "
-                                       f"{losses[-1]:.4f} {LOSS_UNITS}. {_describe(self.model)}")
+            self.train_status.value = (
+                f"Trained {steps[-1]} steps; last loss {losses[-1]:.4f} {LOSS_UNITS}. "
+                f"{_describe(self.model)}{learned}")
 
     # -- completion ----------------------------------------------------------------------
 
@@ -413,6 +440,7 @@ class PixelRNNWidget(QWidget):
         self._output = self._add_output_layer(layer, data, index, request)
         self._guide.hide()  # the new layer now shows the cut
         self.result.value = "Completing…"
+        self._show_drift(None)
         worker = create_worker(completion, self.model, image, request, _start_thread=False,
                                _worker_class=_ClosingWorker,
                                _connect={"yielded": self._on_row,
@@ -451,24 +479,26 @@ class PixelRNNWidget(QWidget):
             array if request.samples > 1 else array[0], name=f"{layer.name} completed",
             rgb=rgb, scale=scale, translate=translate,
             contrast_limits=list(layer.contrast_limits), metadata=metadata, **kwargs)
-        # Each yielded row holds that row of every slice being completed.
-        return _Output(new, array, index, rgb,
-                       request.samples * (_height(layer) - request.keep_rows))
+        # Each yielded row holds that row of every sample and slice being completed.
+        source = {"name": layer.name, "scale": list(layer.scale),
+                  "translate": list(layer.translate)}
+        return _Output(new, array, index, rgb, _height(layer) - request.keep_rows, source)
 
-    def _on_row(self, item: SampleRow) -> None:
+    def _on_row(self, row: GeneratedRow) -> None:
         """Write one generated row into the new layer; redraw it now and then."""
         output = self._output
         if output is None:
             return
-        output.write(item)
+        output.write(row)
         now = time.monotonic()
         if now - output.last_refresh > REFRESH_EVERY_S and output.layer in self.viewer.layers:
             output.last_refresh = now
             output.layer.refresh()
         self._running.advance("complete", output.rows_done)
 
-    def _on_completion_returned(self, result) -> None:
-        """Every row is made: show and store the sampling loss (or the user error)."""
+    def _on_completion_returned(self, result: Completed | Failed) -> None:
+        """Every row is made: rank the samples, show and store the losses, add the
+        uncertainty layer (or show the user error)."""
         output = self._output
         if output is None:
             return
@@ -478,9 +508,47 @@ class PixelRNNWidget(QWidget):
             self.result.value = f"Completion failed: {result.message}"
             show_error(result.message)
             return
-        info["sampling_loss"] = result
+        text = _describe_loss(result.scores, info.get("train_on"))
+        if result.ranked is not None:  # most probable first, as the core ranks them
+            output.region[...] = result.ranked.images
+            bits = [float(b) for b in result.ranked.bits_per_dim]
+            info["sample_bits_per_dim"] = bits
+            shown = ", ".join(f"{b:.4f}" for b in bits[:SHOWN_SAMPLE_SCORES])
+            more = f", … ({len(bits)} in all)" if len(bits) > SHOWN_SAMPLE_SCORES else ""
+            text += (f"\nSample{'s, most probable first' if len(bits) > 1 else ''}: "
+                     f"{shown}{more} bits/dim (NLL of the drawn values under the model).")
+        info["sampling_loss"] = result.scores
+        info["drift_warning"] = result.drift
         info["finished"] = True
-        self.result.value = _describe_loss(result, info.get("train_on"))
+        self.result.value = text
+        if output.layer in self.viewer.layers:
+            output.layer.refresh()
+        if result.uncertainty is not None:
+            self._add_uncertainty_layer(output, result.uncertainty)
+        self._show_drift(result.drift)
+        if result.drift:
+            show_warning(result.drift)
+
+    def _add_uncertainty_layer(self, output: _Output, spread: np.ndarray) -> None:
+        """A new layer of how much the samples disagree, placed like the input."""
+        kind = output.layer.metadata["pixelrnn"]["completion"]["uncertainty"]
+        full = np.zeros(output.array.shape[1:], np.float32)  # slices not completed: 0
+        full[output.index] = spread
+        if output.rgb:  # one map for the pixel: napari shows floats as RGB only in [0, 1]
+            full = full.mean(axis=-1)
+        source = output.source
+        self.viewer.add_image(
+            full, name=f"{source['name']} uncertainty ({kind})", colormap="inferno",
+            scale=source["scale"], translate=source["translate"],
+            metadata={"pixelrnn": {
+                "uncertainty": kind, "completed_layer": output.layer.name,
+                "samples": output.array.shape[0],
+                "units": "bits" if kind == "entropy" else "intensity (standard deviation)",
+                "channels": "mean over colour channels" if output.rgb else None}})
+
+    def _show_drift(self, text: str | None) -> None:
+        self.drift.value = f"Warning: {text}" if text else ""
+        self.drift.native.setVisible(bool(text))
 
     def _on_completion_finished(self) -> None:
         """Finished, cancelled or failed: free the buttons and draw the final rows."""
@@ -558,6 +626,19 @@ class PixelRNNWidget(QWidget):
             show_error(f"Layer '{layer.name}' is multiscale; pick a single-resolution image.")
             return None
         return layer
+
+    def _training_layers(self, picked) -> list | None:
+        """The picked layer, then (when asked) the other selected image layers."""
+        if not self.train_all.value:
+            return [picked]
+        others = [layer for layer in self.viewer.layers
+                  if layer in self.viewer.layers.selection and isinstance(layer, Image)
+                  and layer != picked]
+        if multiscale := [layer.name for layer in others if layer.multiscale]:
+            show_error(f"Layer(s) {_quoted(multiscale)} are multiscale; deselect them or pick "
+                       "single-resolution images to train on.")
+            return None
+        return [picked, *others]
 
     def _checked_keep_rows(self, layer) -> int | None:
         try:
@@ -642,20 +723,31 @@ def _fit_problem(model, layer) -> str | None:
             "layer of the same width and channels, or train a new model on this one.")
 
 
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
 def _describe(model) -> str:
     c, spec = model.config, model.data
-    return (f"Model: {c.cell.upper()} {c.hidden_size}x{c.num_layers}, {c.mode}, {c.values} "
-            f"values, images {spec.width} px wide.")
+    values = f"{c.levels} levels" if c.values == "levels" else f"{c.values} values"
+    order = {"autoregressive": ", left to right within a row"}.get(c.within_row, "")
+    step = ", one pixel per step" if c.granularity == "pixel" else ""
+    return (f"Model: {c.cell.upper()} {c.hidden_size}x{c.num_layers}, {c.mode}, {values}"
+            f"{order}{step}, images {spec.width} px wide.")
 
 
 def _describe_loss(metrics: dict, train_on: str | None) -> str:
-    text = (f"Sampling loss on the {metrics['masked_rows']} masked rows: "
-            f"{metrics['teacher_forced_bits_per_dim']:.4f} bits/dim "
-            f"({metrics['teacher_forced_nats_per_dim']:.4f} nats/dim, teacher-forced); "
-            f"free-running PSNR {metrics['free_running_psnr_db']:.2f} dB "
-            f"(MSE {metrics['free_running_mse']:.4g})")
-    if "free_running_pixel_accuracy_pct" in metrics:
-        text += f", pixel accuracy {metrics['free_running_pixel_accuracy_pct']:.1f} %"
+    """Teacher-forced and free-running loss side by side, with their units."""
+    m = metrics
+    text = (f"Loss on the {m['masked_rows']} masked rows, bits/dim (mean NLL of the true "
+            f"values, {m['alphabet']} possible values each): teacher-forced "
+            f"{m['teacher_forced_bits_per_dim']:.4f} (true rows above) | free-running "
+            f"{m['free_running_bits_per_dim']:.4f} (its own rows above). Over 8-bit "
+            f"intensities: {m['teacher_forced_bits_per_dim_256']:.4f} | "
+            f"{m['free_running_bits_per_dim_256']:.4f} bits/dim. Completion: PSNR "
+            f"{m['free_running_psnr_db']:.2f} dB (MSE {m['free_running_mse']:.4g})")
+    if "free_running_pixel_accuracy_pct" in m:
+        text += f", pixel accuracy {m['free_running_pixel_accuracy_pct']:.1f} %"
     if train_on == "whole image":
         text += ". The model saw these rows in training"
     return text + "."

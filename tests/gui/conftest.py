@@ -3,6 +3,8 @@ record of napari notifications."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from napari.utils.notifications import NotificationSeverity, notification_manager
 
@@ -57,6 +59,30 @@ def open_widget(make_napari_viewer, qtbot):
         return viewer, widget
 
     return factory
+
+
+@pytest.fixture
+def slow_rows(monkeypatch):
+    """Slow generation to ~20 rows a second in the worker: the samples of a completion
+    are drawn in one batch, so even 64 of them finish too soon to cancel mid-way."""
+    import napari_pixelrnn._widget as widget_module
+
+    real = widget_module.completion
+
+    def slow(*args):
+        generator = real(*args)
+        try:
+            while True:
+                try:
+                    row = next(generator)
+                except StopIteration as done:
+                    return done.value
+                time.sleep(0.05)
+                yield row
+        finally:
+            generator.close()
+
+    monkeypatch.setattr(widget_module, "completion", slow)
 
 
 def tiny(widget: PixelRNNWidget, steps: int = 8) -> None:

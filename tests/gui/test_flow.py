@@ -44,8 +44,13 @@ def test_open_cut_train_complete(open_widget, qtbot, notes):
     assert loss["masked_rows"] == 24 and loss["masked_values"] == 4 * 24 * 64
     assert np.isclose(loss["teacher_forced_bits_per_dim"],
                       loss["teacher_forced_nats_per_dim"] / np.log(2))
-    assert "bits/dim" in widget.result.value and "nats/dim" in widget.result.value
-    assert f"{loss['teacher_forced_bits_per_dim']:.4f}" in widget.result.value
+    shown = widget.result.value  # both losses side by side, with their units
+    assert "bits/dim" in shown
+    assert f"teacher-forced {loss['teacher_forced_bits_per_dim']:.4f}" in shown
+    assert f"free-running {loss['free_running_bits_per_dim']:.4f}" in shown
+    assert f"{loss['free_running_bits_per_dim_256']:.4f} bits/dim" in shown
+    assert info["drift_warning"] is None and not widget.drift.value  # no drift here
+    assert widget.drift.native.isHidden()
     assert "pixelrnn cut" not in viewer.layers  # the guide goes once a completion shows
     assert not notes.errors
 
@@ -62,12 +67,19 @@ def test_several_samples_stack_along_a_new_axis(open_widget, qtbot, notes):
     out = complete(qtbot, widget)
     assert out.data.shape == (3, 4, 64, 64) and out.data.dtype == np.uint8
     assert len(out.scale) == 4 and out.scale[0] == 1
-    for i in range(3):  # sample i is a draw seeded seed + i
+    # One batch, most probable first: the core's ranked completions, pixel for pixel.
+    ranked = core_complete(widget.model, stack.data, 48, samples=3, seed=7).ranked()
+    np.testing.assert_array_equal(out.data, ranked.images)
+    for i in range(3):
         np.testing.assert_array_equal(out.data[i, :, :48], stack.data[:, :48])
-        expected = core_complete(widget.model, stack.data, 48, sample=True, seed=7 + i)
-        np.testing.assert_array_equal(out.data[i], expected)
     assert not np.array_equal(out.data[0], out.data[1])
-    assert out.metadata["pixelrnn"]["completion"]["samples"] == 3
+    info = out.metadata["pixelrnn"]
+    assert info["completion"]["samples"] == 3
+    bits = info["sample_bits_per_dim"]
+    np.testing.assert_allclose(bits, ranked.bits_per_dim)
+    assert bits == sorted(bits)  # the layer's order: lowest bits/dim first
+    assert ", ".join(f"{b:.4f}" for b in bits) in widget.result.value
+    assert len(viewer.layers) == 2  # no uncertainty layer unless asked
     assert not notes.errors
 
 
