@@ -1,7 +1,7 @@
 """Beyond the lab note: value models, left-to-right rows, and the pixel-by-pixel mode.
 
-Every variant trains on the top half of an image and completes the bottom half, the same
-way (honest: the scored rows are never seen). Likelihoods are on the 8-bit scale so value
+Every variant trains on the top half of an image, or on other images of the same kind,
+and completes the bottom half of the image (honest: the scored rows are never seen). Likelihoods are on the 8-bit scale so value
 models can be compared (binary and K-level models spread each level's probability evenly
 over the 8-bit intensities it holds); PSNR compares the completion with the original
 8-bit image, so a binary model pays for its binarization there too.
@@ -27,13 +27,30 @@ VARIANTS = [  # (label, settings)
 ]
 
 
-def _images(quick: bool):
+def random_stripes(count: int, size: int = 64, seed: int = 0) -> np.ndarray:
+    """Binary stripes of random period, phase and direction: a family a model can learn
+    from several examples and then meet a new member of."""
+    rng = np.random.default_rng(seed)
+    r, c = np.mgrid[:size, :size]
+    images = []
+    for _ in range(count):
+        period, phase, slope = rng.integers(6, 13), rng.integers(0, 12), rng.choice([-1, 1, 2])
+        images.append(((((r + slope * c + phase) // (period // 2)) % 2) * 255).astype(np.uint8))
+    return np.stack(images)
+
+
+def _cases(quick: bool):
+    """(name, training images or None = the image's kept rows, image to complete)."""
     if quick:
-        yield "camera, every 4th pixel (gray)", load_sample("camera")[::4, ::4]
+        yield "camera, every 4th pixel (gray)", None, load_sample("camera")[::4, ::4]
         return
-    yield "horse, every 2nd pixel (binary)", load_sample("horse")[::2, ::2]
-    yield "camera (gray)", load_sample("camera")
-    yield "periodic texture (synthetic)", periodic_texture()
+    yield "horse, every 2nd pixel (binary)", None, load_sample("horse")[::2, ::2]
+    yield "camera (gray)", None, load_sample("camera")
+    yield "periodic texture (synthetic)", None, periodic_texture()
+    brick = load_sample("brick_stack")
+    yield "brick stack: train slices 0-2, complete 3", brick[:3], brick[3]
+    stripes = random_stripes(17)
+    yield "random stripes: train 16 images, complete a 17th", list(stripes[:16]), stripes[16]
 
 
 def _psnr(truth, guess) -> float:
@@ -42,9 +59,12 @@ def _psnr(truth, guess) -> float:
     return float(peak_signal_noise_ratio(truth, guess, data_range=255))
 
 
-def _run(image, keep, steps, settings):
+def _run(image, keep, steps, settings, train_on=None):
     start = time.perf_counter()
-    model = train(image, keep_rows=keep, steps=steps, **settings)
+    if train_on is None:  # the image's kept rows only
+        model = train(image, keep_rows=keep, steps=steps, **settings)
+    else:  # other images (or slices) of the same kind: all their rows
+        model = train(train_on, steps=steps, **settings)
     trained = time.perf_counter() - start
     start = time.perf_counter()
     completed = complete(model, image, keep)
@@ -67,11 +87,12 @@ def value_models(quick: bool) -> tuple[str, list[str]]:
     steps = 10 if quick else 300
     variants = VARIANTS[1:3] if quick else VARIANTS
     rows, best = [], {}
-    for name, image in _images(quick):
+    for name, train_on, image in _cases(quick):
         keep = image.shape[0] // 2
         for label, settings in variants:
             for within_row in ("independent", "autoregressive"):
-                measured = _run(image, keep, steps, dict(settings, within_row=within_row))
+                measured = _run(image, keep, steps, dict(settings, within_row=within_row),
+                                train_on)
                 rows.append([name, f"{label}, {within_row}", *measured])
                 best.setdefault(name, []).append((measured[0], f"{label}, {within_row}"))
     notes = [f"{name}: lowest teacher-forced 8-bit bits/dim with {min(b)[1]} "

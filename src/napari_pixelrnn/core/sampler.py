@@ -125,8 +125,9 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
             parts = []
             for part in range(per_row):  # one step per row, or per pixel in pixel mode
                 with torch.no_grad():
-                    new, step_nats = _draw_step(model, h, draw)
-                    nats += step_nats
+                    new, params = _draw_step(model, h, draw)
+                    if samples is not None:  # only Completions report likelihoods
+                        nats += model.value_model.nll(params, new).double().sum(-1)
                     parts.append(new)
                     if index + 1 < height or part + 1 < per_row:
                         h = context.send(new)  # feed the generated values back in
@@ -143,15 +144,13 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
 
 
 def _draw_step(model, h, draw):
-    """The next step's values from the RNN output ``h`` (M, hidden), and the NLL (nats)
-    of the drawn values under the model, summed per sequence."""
+    """The next step's values from the RNN output ``h`` (M, hidden), and the parameters
+    each value was drawn from."""
     if model.autoregressive:  # left to right: each value sees those drawn before it
         features = model.decoder(h).reshape(h.shape[0], model.config.input_size, -1)
-        new, params = model.row_net.sample(features, draw)
-    else:
-        params = model.head(h)
-        new = draw(params)
-    return new, model.value_model.nll(params, new).double().sum(-1)
+        return model.row_net.sample(features, draw)
+    params = model.head(h)
+    return draw(params), params
 
 
 def _many_to_many(model, steps, keep):
