@@ -106,6 +106,9 @@ def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = Tru
     g.add_argument("--seed", type=int, default=None,
                    help=f"seed for training (default {d.seed}); in complete and demo also "
                         "for the draws, unless --sample-seed is given (default: random)")
+    g.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help=f"slices or images per step (default {d.batch_size}); under torchrun "
+                        "each step's batch is split between the processes")
     g.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
     g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
 
@@ -138,7 +141,8 @@ def _train(args, images, keep_rows: int | None):
         mode=args.mode, context=args.context, bidirectional=args.bidirectional,
         batch_norm=args.batch_norm, binarize=args.binarize, rgb=args.rgb,
         seed=TrainConfig().seed if args.seed is None else args.seed,
-        device=args.device, threads=args.threads, within_row=args.within_row,
+        device=args.device, threads=args.threads, batch_size=args.batch_size,
+        within_row=args.within_row,
         granularity=args.granularity, **_value_settings(args),
         progress=lambda p: bar(p.step, p.steps, f"loss {p.loss:.4f} nats/dim"),
     )

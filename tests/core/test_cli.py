@@ -266,3 +266,18 @@ def test_bad_new_options_are_one_line_errors_in_process(tmp_path, monkeypatch, c
     assert status == 2 and out == ""
     assert message in err and err.count("\n") == 1
     assert files(tmp_path) == inputs
+
+
+def test_batch_size_reaches_training(tmp_path, monkeypatch, capsys):
+    """--batch-size picks how many slices a step reads (and what torchrun splits)."""
+    stack = np.stack([stripes(shift=k) for k in range(6)])
+    tifffile.imwrite(tmp_path / "stack.tif", stack)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "stack.tif", "-o", "m.pixelrnn", *TINY, "--batch-size", "2"]) == 0
+    model = load_model(tmp_path / "m.pixelrnn")
+    two = train(stack, steps=3, hidden_size=16, threads=1, batch_size=2)
+    six = train(stack, steps=3, hidden_size=16, threads=1, batch_size=6)
+    for name, value in two.state_dict().items():
+        assert np.array_equal(value.numpy(), model.state_dict()[name].numpy()), name
+    assert any(not np.array_equal(v.numpy(), six.state_dict()[k].numpy())
+               for k, v in two.state_dict().items())
