@@ -160,3 +160,10 @@ def test_altered_settings_are_clear_errors(saved, change, message):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="Cannot read checkpoint"):
         load_model(tmp_path / "nope.pixelrnn")
+
+
+def test_a_saved_model_has_the_permissions_of_any_new_file(saved, tmp_path):
+    _, path = saved
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777

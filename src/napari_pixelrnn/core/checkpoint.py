@@ -44,11 +44,19 @@ def save_model(model: GenModel, path) -> Path:
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temp, _new_file_mode())  # mkstemp makes it private (0600); a file is not
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _new_file_mode() -> int:
+    """The mode open() would give a new file: 0o666 less the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _read_metadata(data: bytes, name: str) -> dict:
