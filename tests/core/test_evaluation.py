@@ -79,7 +79,7 @@ def test_scores_computed_in_chunks_equal_scores_computed_at_once(stripes, monkey
     rows = torch.from_numpy(to_rows(stripes, model.data))
     with torch.no_grad():
         whole = evaluation.teacher_forced_nll(model.eval(), rows, 10)
-        monkeypatch.setattr(evaluation, "decoded_at_once", lambda: 5000)  # 4 rows a chunk
+        monkeypatch.setattr(evaluation, "MAX_DECODED", 5000)  # 4 rows a chunk
         chunked = evaluation.teacher_forced_nll(model, rows, 10)
     assert whole.shape == chunked.shape == (1, 54, 64)
     torch.testing.assert_close(chunked, whole)

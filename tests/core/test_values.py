@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from napari_pixelrnn.core import PixelRNNError, train
+from napari_pixelrnn.core import PixelRNNError, complete, train
 from napari_pixelrnn.core.values import EIGHT_BIT, value_model
 
 from .conftest import tiny
@@ -66,7 +66,6 @@ def test_levels_model_learns_more_than_two_intensities():
     model = train(image, keep_rows=32, **tiny(steps=200, hidden_size=32, values="levels",
                                               levels=4))
     assert model.config.values == "levels" and model.value_model.params == 4
-    from napari_pixelrnn.core import complete
     completed = complete(model, image, keep_rows=32)
     assert set(completed[32:].ravel().tolist()) <= {0, 85, 170, 255}
     assert (completed[32:] == image[32:]).mean() > 0.9

@@ -15,17 +15,12 @@ from .errors import PixelRNNError
 from .memory import MAX_DECODED
 from .model import GenModel
 from .sampler import _check_model, complete
-from .values import value_model
 from .windows import windows_before
 
 # The free-running loss may exceed the teacher-forced one (errors compound), but not by
 # this much: beyond it, the model leans on the true rows in a way generation cannot.
 DRIFT_FACTOR = 2.0
 DRIFT_MARGIN_BITS = 0.1
-
-
-def decoded_at_once() -> int:
-    return MAX_DECODED  # a function, so a test can make chunks small
 
 
 def teacher_forced_nll(model: GenModel, rows: torch.Tensor, keep: int, *,
@@ -39,7 +34,7 @@ def teacher_forced_nll(model: GenModel, rows: torch.Tensor, keep: int, *,
     keep *= model.steps_per_row()
     n, length, width = truth.shape
     c = model.config
-    values = value_model(c.values, c.levels, model.data.threshold if model.data else None)
+    values = model.value_model
     score = values.nll_256 if on_256 else values.nll
     if c.mode == "many-to-many":
         h = model.run(given[:, :-1])[0][:, keep - 1:]  # position t predicts step t + 1
@@ -47,7 +42,7 @@ def teacher_forced_nll(model: GenModel, rows: torch.Tensor, keep: int, *,
     # value of a large image would not fit in memory at once.
     per_position = n * width * max(model.features, values.params) * (1 if c.mode ==
                                                                    "many-to-many" else 2)
-    chunk = max(1, decoded_at_once() // per_position)
+    chunk = max(1, MAX_DECODED // per_position)
     parts = []
     for start in range(keep, length, chunk):
         stop = min(start + chunk, length)

@@ -155,8 +155,7 @@ class GenModel(nn.Module):
         self.config = ModelConfig(input_size, hidden_size, num_layers, bidirectional, cell,
                                   mode, context, batch_norm, dropout, values, levels,
                                   within_row, granularity)
-        self.data: DataSpec | None = None  # set by training: how images map to rows
-        self.value_model = value_model(values, levels)
+        self.data = None  # set by training or loading: how images map to rows
         params = self.value_model.params
         self.encoder = nn.Linear(input_size, hidden_size)
         self.norm = CausalBatchNorm(hidden_size) if batch_norm else nn.Identity()
@@ -180,6 +179,17 @@ class GenModel(nn.Module):
         return cls(**asdict(config))
 
     @property
+    def data(self) -> DataSpec | None:
+        return self._data
+
+    @data.setter
+    def data(self, spec: DataSpec | None) -> None:
+        # The value model follows: a binary model's 8-bit likelihood needs its threshold.
+        self._data = spec
+        c = self.config
+        self.value_model = value_model(c.values, c.levels, spec.threshold if spec else None)
+
+    @property
     def autoregressive(self) -> bool:
         return self.config.within_row == "autoregressive"
 
@@ -189,8 +199,7 @@ class GenModel(nn.Module):
         ``next_rows`` ``(..., D)``: the true next rows, needed (only) by a left-to-right
         row, where value j's parameters depend on the row's values before j.
         """
-        out = self.decoder(h)
-        out = out.reshape(*out.shape[:-1], self.config.input_size, self.features)
+        out = self.decode(h)
         if self.row_net is None:
             return out
         if not self.autoregressive:
@@ -200,6 +209,12 @@ class GenModel(nn.Module):
                 "A within_row='autoregressive' model needs the next rows to score them "
                 "(teacher forcing); to generate, use complete().")
         return self.row_net(out, next_rows)
+
+    def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """RNN outputs ``(..., hidden)`` -> ``(..., D, features)``: the parameters
+        themselves, or the features a row head turns into them."""
+        out = self.decoder(h)
+        return out.reshape(*out.shape[:-1], self.config.input_size, self.features)
 
     def run(self, x: torch.Tensor, state=None):
         """Many-to-many core: RNN outputs for every position ``(batch, rows, hidden)``

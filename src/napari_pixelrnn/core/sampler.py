@@ -147,8 +147,7 @@ def _draw_step(model, h, draw):
     """The next step's values from the RNN output ``h`` (M, hidden), and the parameters
     each value was drawn from."""
     if model.autoregressive:  # left to right: each value sees those drawn before it
-        features = model.decoder(h).reshape(h.shape[0], model.config.input_size, -1)
-        return model.row_net.sample(features, draw)
+        return model.row_net.sample(model.decode(h), draw)
     params = model.head(h)
     return draw(params), params
 

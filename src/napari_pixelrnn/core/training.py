@@ -159,8 +159,9 @@ def train_steps(images, config: TrainConfig | None = None
                      values=values, levels=config.levels, within_row=config.within_row,
                      granularity=config.granularity)
     model.data = spec
-    _check_memory(_shapes_by_height(model, images, rgb), model, config)
-    groups = _sequences_by_height(model, images)
+    by_height = _by_height(images, rgb)
+    _check_memory([_shape(model, group, rgb) for group in by_height], model, config)
+    groups = [_sequences(model, group) for group in by_height]
     device = local_device(resolve_device(config.device))
     group = join(device)
     _check_shares(groups, config, group)
@@ -184,24 +185,25 @@ def train_steps(images, config: TrainConfig | None = None
     return model
 
 
-def _sequences_by_height(model, images) -> list[torch.Tensor]:
-    """The training sequences ``(N, steps, input_size)``, one tensor per image height
-    (a batch never mixes lengths, so nothing is padded)."""
-    by_height: dict[int, list[torch.Tensor]] = {}
+def _by_height(images: list[np.ndarray], rgb: bool) -> list[list[np.ndarray]]:
+    """The images grouped by height: a batch never mixes lengths, so nothing is padded."""
+    groups: dict[int, list[np.ndarray]] = {}
     for image in images:
-        rows = model.to_steps(torch.from_numpy(to_rows(image, model.data)))
-        by_height.setdefault(rows.shape[1], []).append(rows)
-    return [torch.cat(parts) for parts in by_height.values()]
+        groups.setdefault(image_height(image, rgb), []).append(image)
+    return list(groups.values())
 
 
-def _shapes_by_height(model, images, rgb) -> list[tuple[int, int]]:
-    """(sequences, steps) of each tensor :func:`_sequences_by_height` will build."""
-    by_height: dict[int, int] = {}
-    for image in images:
-        height = image_height(image, rgb)
-        steps = height * model.steps_per_row()
-        by_height[steps] = by_height.get(steps, 0) + image.size // (height * model.data.input_size)
-    return [(count, steps) for steps, count in by_height.items()]
+def _shape(model, group: list[np.ndarray], rgb: bool) -> tuple[int, int]:
+    """(sequences, steps) of one height group, before anything is allocated."""
+    height = image_height(group[0], rgb)
+    return (sum(image.size for image in group) // (height * model.data.input_size),
+            height * model.steps_per_row())
+
+
+def _sequences(model, group: list[np.ndarray]) -> torch.Tensor:
+    """One height group as training sequences ``(N, steps, input_size)``."""
+    return torch.cat([model.to_steps(torch.from_numpy(to_rows(image, model.data)))
+                      for image in group])
 
 
 def _check_shares(groups, config, group) -> None:
