@@ -21,6 +21,6 @@ SETTINGS = dict(steps=8, hidden_size=16, batch_size=4, seed=3, values="levels", 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    model = train(dataset(), **SETTINGS)
+    model = train(dataset(), **SETTINGS, architecture="dense")
     if is_main():
         save_model(model, sys.argv[1])

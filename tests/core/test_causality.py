@@ -181,9 +181,8 @@ def test_the_check_catches_a_row_net_that_reads_the_value_it_predicts(monkeypatc
 
     def unshifted(self, features, row):  # the mutant: value j reads value j
         lead, width = row.shape[:-1], row.shape[-1]
-        out = self._stack(features.reshape(-1, width, row_net.FEATURES).transpose(1, 2),
-                          row.reshape(-1, width))
-        return out.transpose(1, 2).reshape(*lead, width, -1)
+        out = self._stack(features.reshape(-1, width, row_net.FEATURES), row.reshape(-1, width))
+        return out.reshape(*lead, width, -1)
 
     monkeypatch.setattr(row_net.CausalRowNet, "forward", unshifted)
     torch.manual_seed(0)

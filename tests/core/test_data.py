@@ -27,7 +27,7 @@ def make(shape, dtype):
 def test_completion_keeps_shape_dtype_and_rows(shape, rgb, dtype, binarize):
     image = make(shape, dtype)
     before = image.copy()
-    model = train(image, rgb=rgb, keep_rows=8, **tiny(binarize=binarize))
+    model = train(image, rgb=rgb, keep_rows=8, **tiny(binarize=binarize), architecture="dense")
     out = complete(model, image, keep_rows=5)
     assert out.shape == image.shape and out.dtype == image.dtype
     row_axis = image.ndim - (3 if model.data.rgb else 2)
@@ -41,7 +41,7 @@ def test_completion_keeps_shape_dtype_and_rows(shape, rgb, dtype, binarize):
 
 def test_rgb_rows_are_flattened_across_channels():
     image = make((40, 36, 3), "uint8")
-    model = train(image, **tiny())
+    model = train(image, **tiny(), architecture="dense")
     assert model.data.rgb and model.config.input_size == 36 * 3
 
 
@@ -52,7 +52,7 @@ def test_napari_rgb_guess():
 
 def test_binarized_bool_image_round_trips():
     image = make((16, 12), "uint8") > 127
-    model = train(image, binarize=True, **tiny())
+    model = train(image, binarize=True, **tiny(), architecture="dense")
     out = complete(model, image, 4)
     assert out.dtype == bool and np.array_equal(out[:4], image[:4])
 
@@ -66,7 +66,7 @@ def test_training_with_keep_rows_never_sees_the_masked_rows():
     image = make((20, 12), "float32")
     other = image.copy()
     other[10:] = make((10, 12), "float32") * 7  # different values and a wider range
-    a, b = train(image, keep_rows=10, **tiny()), train(other, keep_rows=10, **tiny())
+    a, b = train(image, keep_rows=10, **tiny(), architecture="dense"), train(other, keep_rows=10, **tiny(), architecture="dense")
     assert a.data == b.data
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         assert np.array_equal(x.numpy(), y.numpy()), name
@@ -89,7 +89,7 @@ BAD_IMAGES = [
 def test_bad_images_get_a_clear_error_and_stay_untouched(image, message):
     before = image.copy()
     with pytest.raises(PixelRNNError, match=message):
-        train(image, **tiny())
+        train(image, **tiny(), architecture="dense")
     np.testing.assert_array_equal(image, before)  # NaN compares equal here
 
 
@@ -110,12 +110,12 @@ def test_bad_images_get_a_clear_error_and_stay_untouched(image, message):
 ])
 def test_bad_settings_get_a_clear_error(settings, message):
     with pytest.raises(PixelRNNError, match=message):
-        train(make((16, 12), "uint8"), **{**tiny(), **settings})
+        train(make((16, 12), "uint8"), **{**tiny(), **settings}, architecture="dense")
 
 
 def test_evaluate_names_its_units_and_scores_only_masked_rows():
     image = make((16, 12), "uint8")
-    scores = evaluate(train(image, binarize=True, **tiny()), image, 10)
+    scores = evaluate(train(image, binarize=True, **tiny(), architecture="dense"), image, 10)
     assert scores["masked_rows"] == 6 and scores["masked_values"] == 6 * 12
     assert scores["teacher_forced_bits_per_dim"] == pytest.approx(
         scores["teacher_forced_nats_per_dim"] / np.log(2))
@@ -125,7 +125,7 @@ def test_evaluate_names_its_units_and_scores_only_masked_rows():
 
 def test_evaluate_reuses_a_given_deterministic_completion():
     image = make((16, 12), "uint8")
-    model = train(image, binarize=True, **tiny(steps=5))
+    model = train(image, binarize=True, **tiny(steps=5), architecture="dense")
     done = complete(model, image, 10)
     assert evaluate(model, image, 10, completed=done) == evaluate(model, image, 10)
     other = done.copy()

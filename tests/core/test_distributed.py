@@ -21,8 +21,8 @@ def test_two_processes_train_the_same_model_as_one(tmp_path):
         capture_output=True, text=True, timeout=300, env=env, cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stderr[-3000:]
     together = load_model(out).state_dict()
-    alone = train(dataset(), **SETTINGS).state_dict()
-    untrained = train(dataset(), **{**SETTINGS, "steps": 1, "lr": 1e-12}).state_dict()
+    alone = train(dataset(), **SETTINGS, architecture="dense").state_dict()
+    untrained = train(dataset(), **{**SETTINGS, "steps": 1, "lr": 1e-12}, architecture="dense").state_dict()
     for name, weights in alone.items():
         torch.testing.assert_close(together[name], weights, rtol=1e-4, atol=1e-5, msg=name)
     # the comparison can fail: 8 steps move the weights far beyond the tolerance

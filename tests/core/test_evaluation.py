@@ -37,7 +37,7 @@ def test_a_model_that_peeks_at_the_row_it_predicts_is_flagged(stripes):
 
 
 def test_an_honest_model_is_not_flagged_and_scores_state_their_units(stripes):
-    model = train(stripes, keep_rows=32, **tiny(steps=100, hidden_size=32, binarize=True))
+    model = train(stripes, keep_rows=32, **tiny(steps=100, hidden_size=32, binarize=True), architecture="dense")
     scores = evaluate(model, stripes, 32)
     assert drift_warning(scores) is None
     assert scores["alphabet"] == 2
@@ -48,7 +48,7 @@ def test_an_honest_model_is_not_flagged_and_scores_state_their_units(stripes):
 def test_free_running_loss_scores_the_truth_given_the_models_own_rows(stripes):
     """Given a completion equal to the truth, free-running equals teacher-forced; given
     another completion, it differs (so it reads the completion, not the truth)."""
-    model = train(stripes, keep_rows=32, **tiny(steps=30, binarize=True))
+    model = train(stripes, keep_rows=32, **tiny(steps=30, binarize=True), architecture="dense")
     exact = evaluate(model, stripes, 32, completed=stripes)
     assert exact["free_running_nats_per_dim"] == exact["teacher_forced_nats_per_dim"]
     other = stripes.copy()
@@ -62,8 +62,8 @@ def test_comparable_bits_rank_value_models_on_one_scale():
     binary model of a 0/255 image pays for the 8-bit intensities its levels hold."""
     r, c = np.mgrid[:32, :32]
     image = ((((r + c) // 4) % 2) * 255).astype(np.uint8)
-    binary = train(image, **tiny(steps=60, hidden_size=32, binarize=0.5))
-    levels = train(image, **tiny(steps=60, hidden_size=32, values="levels", levels=256))
+    binary = train(image, **tiny(steps=60, hidden_size=32, binarize=0.5), architecture="dense")
+    levels = train(image, **tiny(steps=60, hidden_size=32, values="levels", levels=256), architecture="dense")
     b, lv = evaluate(binary, image, 16), evaluate(levels, image, 16)
     # binary levels hold 128 intensities each: 7 bits more on the 8-bit scale
     assert math.isclose(b["teacher_forced_bits_per_dim_256"] - b["teacher_forced_bits_per_dim"],
@@ -75,7 +75,7 @@ def test_comparable_bits_rank_value_models_on_one_scale():
 def test_scores_computed_in_chunks_equal_scores_computed_at_once(stripes, monkeypatch):
     from napari_pixelrnn.core import evaluation
 
-    model = train(stripes, **tiny(values="levels", levels=16, within_row="autoregressive"))
+    model = train(stripes, **tiny(values="levels", levels=16, within_row="autoregressive"), architecture="dense")
     rows = torch.from_numpy(to_rows(stripes, model.data))
     with torch.no_grad():
         whole = evaluation.teacher_forced_nll(model.eval(), rows, 10)

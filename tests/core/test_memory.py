@@ -16,17 +16,17 @@ def test_the_estimate_is_in_the_measured_range_for_a_2048_rgb_image():
 
 
 def test_training_and_completion_beyond_available_memory_are_refused(stripes, monkeypatch):
-    model = train(stripes, **tiny())
+    model = train(stripes, **tiny(), architecture="dense")
     monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 16)
     with pytest.raises(PixelRNNError, match=r"needs about .* GiB of memory \(estimate\)"):
-        train(stripes, **tiny())
+        train(stripes, **tiny(), architecture="dense")
     with pytest.raises(PixelRNNError, match="Complete a crop"):
         complete(model, stripes, 10)
 
 
 def test_unknown_available_memory_does_not_block(stripes, monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: None)
-    assert complete(train(stripes, **tiny()), stripes, 10).shape == stripes.shape
+    assert complete(train(stripes, **tiny(), architecture="dense"), stripes, 10).shape == stripes.shape
 
 
 def test_available_memory_is_read_from_the_system():

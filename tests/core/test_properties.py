@@ -34,7 +34,7 @@ def test_completion_contract_holds_for_any_accepted_image(case):
     image, rgb, keep, binarize = case
     before = image.copy()
     # every generated image is valid, so any exception at all is a failure
-    model = train(image, rgb=rgb, steps=1, hidden_size=4, binarize=binarize)
+    model = train(image, rgb=rgb, steps=1, hidden_size=4, binarize=binarize, architecture="dense")
     out = complete(model, image, keep)
     assert out.shape == image.shape and out.dtype == image.dtype
     axis = image.ndim - (3 if rgb else 2)

@@ -50,7 +50,7 @@ def test_incremental_sampler_matches_full_recomputation(stripes, settings):
     """The reference feeds back its own rows; a sampler that fed the true rows (or
     nothing) would differ from it, since the generated rows differ from the truth."""
     image = stripes[:32, :32] if settings.get("granularity") == "pixel" else stripes
-    model = train(image, keep_rows=16, **tiny(steps=20, **settings))
+    model = train(image, keep_rows=16, **tiny(steps=20, **settings), architecture="dense")
     completed = complete(model, image, keep_rows=10)
     expected = naive_completion(model, image, 10)
     assert not np.array_equal(expected[0, 10:], to_rows(image, model.data)[0, 10:])
@@ -62,14 +62,14 @@ def test_incremental_sampler_matches_full_recomputation(stripes, settings):
 
 
 def test_masked_rows_of_the_input_are_never_read(stripes):
-    model = train(stripes, keep_rows=32, **tiny(steps=20, binarize=True))
+    model = train(stripes, keep_rows=32, **tiny(steps=20, binarize=True), architecture="dense")
     scrambled = stripes.copy()
     scrambled[20:] = np.random.default_rng(0).integers(0, 256, scrambled[20:].shape)
     assert np.array_equal(complete(model, stripes, 20), complete(model, scrambled, 20))
 
 
 def test_rows_are_yielded_one_at_a_time_in_order(stripes):
-    model = train(stripes, **tiny(binarize=True))
+    model = train(stripes, **tiny(binarize=True), architecture="dense")
     steps = complete_rows(model, stripes, 60)
     rows = list(steps)
     assert [r.index for r in rows] == [60, 61, 62, 63]
@@ -77,7 +77,7 @@ def test_rows_are_yielded_one_at_a_time_in_order(stripes):
 
 
 def test_sampling_is_seeded_and_temperature_zero_is_deterministic(stripes):
-    model = train(stripes, **tiny(binarize=True))
+    model = train(stripes, **tiny(binarize=True), architecture="dense")
     a = complete(model, stripes, 8, sample=True, seed=3)
     b = complete(model, stripes, 8, sample=True, seed=3)
     c = complete(model, stripes, 8, sample=True, seed=4)
@@ -88,21 +88,21 @@ def test_sampling_is_seeded_and_temperature_zero_is_deterministic(stripes):
 
 def test_stack_slices_are_completed_as_one_batch(stripes):
     stack = np.stack([stripes, np.roll(stripes, 4, axis=1), 255 - stripes])
-    model = train(stack, keep_rows=32, **tiny(steps=20, binarize=True))
+    model = train(stack, keep_rows=32, **tiny(steps=20, binarize=True), architecture="dense")
     together = complete(model, stack, 16)
     alone = np.stack([complete(model, s, 16) for s in stack])
     assert np.array_equal(together, alone)
 
 
 def test_a_model_of_another_width_is_refused_naming_both(stripes):
-    model = train(stripes, **tiny(binarize=True))
+    model = train(stripes, **tiny(binarize=True), architecture="dense")
     with pytest.raises(PixelRNNError, match=r"64 pixels wide.*this image is 32 wide"):
         complete(model, stripes[:, :32], 8)
 
 
 @pytest.mark.parametrize("keep", [0, -1, 64, 65, 2.5, True, "3"])
 def test_keep_rows_out_of_range_is_refused(stripes, keep):
-    model = train(stripes, **tiny(binarize=True))
+    model = train(stripes, **tiny(binarize=True), architecture="dense")
     with pytest.raises(PixelRNNError, match="keep_rows"):
         complete(model, stripes, keep)
 
@@ -113,7 +113,7 @@ def test_an_untrained_object_is_refused(stripes):
 
 
 def test_iterating_rows_leaves_gradients_on_for_the_caller(stripes):
-    model = train(stripes, **tiny(binarize=True))
+    model = train(stripes, **tiny(binarize=True), architecture="dense")
     for _ in complete_rows(model, stripes, 60):
         assert torch.is_grad_enabled()  # the generator is suspended here
     assert torch.is_grad_enabled()

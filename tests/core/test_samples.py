@@ -32,7 +32,7 @@ def noisy():
 def test_each_completion_carries_the_model_likelihood_of_its_values(noisy, settings):
     """The bits/dim a completion is ranked by is the teacher-forced NLL of that very
     completion's masked rows: a sampler scoring other values (or the truth) would differ."""
-    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, **settings))
+    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, **settings), architecture="dense")
     result = complete(model, noisy, KEEP, samples=4, seed=1)
     assert isinstance(result, Completions)
     assert result.images.shape == (4, *noisy.shape) and result.images.dtype == np.uint8
@@ -47,7 +47,7 @@ def test_each_completion_carries_the_model_likelihood_of_its_values(noisy, setti
 
 
 def test_ranked_puts_the_most_probable_first(noisy):
-    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, binarize=True))
+    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, binarize=True), architecture="dense")
     result = complete(model, noisy, KEEP, samples=6, seed=2)
     ranked = result.ranked()
     assert np.all(np.diff(ranked.nats_per_dim) >= 0)
@@ -56,7 +56,7 @@ def test_ranked_puts_the_most_probable_first(noisy):
 
 
 def test_samples_are_seeded_and_temperature_zero_repeats_the_deterministic_completion(noisy):
-    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, binarize=True))
+    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, binarize=True), architecture="dense")
     a = complete(model, noisy, KEEP, samples=3, seed=5)
     b = complete(model, noisy, KEEP, samples=3, seed=5)
     c = complete(model, noisy, KEEP, samples=3, seed=6)
@@ -66,7 +66,7 @@ def test_samples_are_seeded_and_temperature_zero_repeats_the_deterministic_compl
 
 
 def test_rows_of_every_sample_are_yielded_with_a_leading_sample_axis(noisy):
-    model = train(noisy, keep_rows=KEEP, **tiny(binarize=True))
+    model = train(noisy, keep_rows=KEEP, **tiny(binarize=True), architecture="dense")
     steps = complete_rows(model, np.stack([noisy, noisy]), 36, samples=3, seed=0)
     rows = list(steps)
     assert [r.index for r in rows] == [36, 37, 38, 39]
@@ -75,13 +75,13 @@ def test_rows_of_every_sample_are_yielded_with_a_leading_sample_axis(noisy):
 
 @pytest.mark.parametrize("samples", [0, -1, 1.5, True, 1001])
 def test_a_bad_number_of_samples_is_refused(noisy, samples):
-    model = train(noisy, **tiny(binarize=True))
+    model = train(noisy, **tiny(binarize=True), architecture="dense")
     with pytest.raises(PixelRNNError, match="samples must be"):
         complete(model, noisy, KEEP, samples=samples)
 
 
 def test_uncertainty_is_zero_on_kept_rows_and_measures_disagreement(noisy):
-    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, binarize=True))
+    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, binarize=True), architecture="dense")
     images = complete(model, noisy, KEEP, samples=8, seed=0).images
     spread, bits = uncertainty(images, "std"), uncertainty(images, "entropy")
     assert spread.shape == bits.shape == noisy.shape and spread.dtype == np.float32

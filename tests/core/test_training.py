@@ -14,8 +14,8 @@ def weights(model):
 
 
 def test_same_seed_same_model_other_seed_other_model(stripes):
-    a, b = train(stripes, **tiny(steps=5)), train(stripes, **tiny(steps=5))
-    c = train(stripes, **tiny(steps=5, seed=1))
+    a, b = train(stripes, **tiny(steps=5), architecture="dense"), train(stripes, **tiny(steps=5), architecture="dense")
+    c = train(stripes, **tiny(steps=5, seed=1), architecture="dense")
     wa, wb, wc = weights(a), weights(b), weights(c)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
@@ -24,7 +24,7 @@ def test_same_seed_same_model_other_seed_other_model(stripes):
 def test_progress_reports_every_step_and_the_loss_falls(stripes):
     seen = []
     model = train(stripes, binarize=True, **tiny(steps=40, hidden_size=32, lr=1e-2),
-                  progress=seen.append)
+                  progress=seen.append, architecture="dense")
     assert [p.step for p in seen] == list(range(1, 41)) and all(p.steps == 40 for p in seen)
     assert all(p.model is model for p in seen)
     assert np.mean([p.loss for p in seen[-5:]]) < 0.5 * seen[0].loss
@@ -33,14 +33,14 @@ def test_progress_reports_every_step_and_the_loss_falls(stripes):
 def test_stop_between_steps_returns_the_model_trained_so_far(stripes):
     seen = []
     model = train(stripes, binarize=True, **tiny(steps=50), progress=seen.append,
-                  should_stop=lambda: len(seen) >= 7)
+                  should_stop=lambda: len(seen) >= 7, architecture="dense")
     assert len(seen) == 7 and not model.training  # stopped after step 7, ready to generate
     out = complete(model, stripes, 32)
     assert out.shape == stripes.shape and np.array_equal(out[:32], stripes[:32])
 
 
 def test_closing_the_generator_leaves_a_usable_model(stripes):
-    steps = train_steps(stripes, TrainConfig(**tiny(steps=50)))
+    steps = train_steps(stripes, TrainConfig(**tiny(steps=50), architecture="dense"))
     first = next(steps)
     before = weights(first.model)
     steps.close()  # what napari's worker.quit() does at the next yield
@@ -51,7 +51,7 @@ def test_closing_the_generator_leaves_a_usable_model(stripes):
 
 
 def test_the_generator_returns_the_model(stripes):
-    steps = train_steps(stripes, TrainConfig(**tiny(steps=2)))
+    steps = train_steps(stripes, TrainConfig(**tiny(steps=2), architecture="dense"))
     updates = []
     with pytest.raises(StopIteration) as done:
         while True:
@@ -62,7 +62,7 @@ def test_the_generator_returns_the_model(stripes):
 @pytest.mark.parametrize("mode", ["many-to-many", "many-to-one"])
 def test_training_on_a_stack_uses_every_slice(stripes, mode):
     stack = np.stack([stripes, 255 - stripes])
-    model = train(stack, mode=mode, binarize=True, **tiny(steps=2, context=4))
+    model = train(stack, mode=mode, binarize=True, **tiny(steps=2, context=4), architecture="dense")
     assert model.config.input_size == 64
     assert complete(model, stack, 30).shape == stack.shape
 
@@ -70,7 +70,7 @@ def test_training_on_a_stack_uses_every_slice(stripes, mode):
 def test_threads_apply_during_training_and_are_restored(stripes):
     before = torch.get_num_threads()
     seen = []
-    train(stripes, **tiny(threads=before + 1), progress=lambda p: seen.append(torch.get_num_threads()))
+    train(stripes, **tiny(threads=before + 1), progress=lambda p: seen.append(torch.get_num_threads()), architecture="dense")
     assert seen == [before + 1] * 3 and torch.get_num_threads() == before
 
 
@@ -92,7 +92,7 @@ def test_out_of_memory_on_a_gpu_falls_back_to_the_cpu(stripes, monkeypatch):
     monkeypatch.setattr(training, "_on_accelerator", lambda rows: True)
     seen = []
     with pytest.warns(ResourceWarning, match="ran out of memory at training step 1; training continues on the CPU"):
-        model = train(stripes, **tiny(steps=3), progress=seen.append)
+        model = train(stripes, **tiny(steps=3), progress=seen.append, architecture="dense")
     assert [p.step for p in seen] == [1, 2, 3] and len(calls) == 4  # step 1 retried once
     assert next(model.parameters()).device.type == "cpu"
 
@@ -105,4 +105,4 @@ def test_out_of_memory_on_the_cpu_is_a_clear_error(stripes, monkeypatch):
 
     monkeypatch.setattr(training, "_step", oom)
     with pytest.raises(PixelRNNError, match="Out of memory at training step 1"):
-        train(stripes, **tiny())
+        train(stripes, **tiny(), architecture="dense")

@@ -64,7 +64,7 @@ def test_levels_model_learns_more_than_two_intensities():
     rows = torch.arange(64)[:, None] + torch.arange(32)[None, :]
     image = ((rows // 4) % 4 * 85).numpy().astype("uint8")  # diagonal bands 0, 85, 170, 255
     model = train(image, keep_rows=32, **tiny(steps=200, hidden_size=32, values="levels",
-                                              levels=4))
+                                              levels=4), architecture="dense")
     assert model.config.values == "levels" and model.value_model.params == 4
     completed = complete(model, image, keep_rows=32)
     assert set(completed[32:].ravel().tolist()) <= {0, 85, 170, 255}
@@ -81,13 +81,13 @@ def test_levels_model_learns_more_than_two_intensities():
 ])
 def test_bad_value_settings_are_refused_clearly(stripes, settings, message):
     with pytest.raises(PixelRNNError, match=message):
-        train(stripes, **tiny(**settings))
+        train(stripes, **tiny(**settings), architecture="dense")
 
 
 def test_values_binary_binarizes_and_none_follows_binarize(stripes):
-    assert train(stripes, **tiny(values="binary")).data.binary
-    assert train(stripes, **tiny(binarize=True)).config.values == "binary"
-    assert train(stripes, **tiny()).config.values == "continuous"
+    assert train(stripes, **tiny(values="binary"), architecture="dense").data.binary
+    assert train(stripes, **tiny(binarize=True), architecture="dense").config.values == "binary"
+    assert train(stripes, **tiny(), architecture="dense").config.values == "continuous"
 
 
 def test_comparable_bits_put_a_binary_image_on_the_8_bit_scale():

@@ -8,14 +8,35 @@ from .data import DataSpec
 from .errors import CheckpointError, PixelRNNError
 from .evaluation import drift_warning, evaluate
 from .model import GenModel, ModelConfig
+from .row_lstm import RowLSTM, RowLSTMConfig
 from .sampler import Completions, GeneratedRow, complete, complete_rows
 from .samples import SAMPLES, load_sample, sample_path
-from .training import TrainConfig, TrainProgress, train, train_steps
+from .training import ARCHITECTURES, TrainConfig, TrainProgress, train, train_steps
 from .uncertainty import uncertainty
 
 __all__ = [
-    "CheckpointError", "Completions", "DataSpec", "GenModel", "GeneratedRow", "ModelConfig",
-    "PixelRNNError", "SAMPLES", "TrainConfig", "TrainProgress", "complete", "complete_rows",
-    "drift_warning", "evaluate", "load_model", "load_sample", "sample_path", "save_model",
-    "train", "train_steps", "uncertainty",
+    "ARCHITECTURES",
+    "SAMPLES",
+    "CheckpointError",
+    "Completions",
+    "DataSpec",
+    "GenModel",
+    "GeneratedRow",
+    "ModelConfig",
+    "PixelRNNError",
+    "RowLSTM",
+    "RowLSTMConfig",
+    "TrainConfig",
+    "TrainProgress",
+    "complete",
+    "complete_rows",
+    "drift_warning",
+    "evaluate",
+    "load_model",
+    "load_sample",
+    "sample_path",
+    "save_model",
+    "train",
+    "train_steps",
+    "uncertainty",
 ]

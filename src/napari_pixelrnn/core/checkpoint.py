@@ -17,21 +17,27 @@ from safetensors.torch import save as save_tensors
 from .data import DataSpec
 from .errors import CheckpointError, PixelRNNError
 from .model import GenModel, ModelConfig
+from .row_lstm import RowLSTM, RowLSTMConfig
 
 FORMAT = "napari-pixelrnn"
-FORMAT_VERSION = 2  # 2 added levels, within_row and granularity to the model settings
+# 2 added levels, within_row and granularity to the model settings; 3 the architecture
+# (older files are dense models) and the mixture's components
+FORMAT_VERSION = 3
 ADDED_IN_2 = {"levels": 256, "within_row": "independent", "granularity": "row"}
+ADDED_IN_3 = {"components": 5}
+FAMILIES = {"dense": (GenModel, ModelConfig), "row-lstm": (RowLSTM, RowLSTMConfig)}
 MAX_HEADER = 1 << 20  # a real header is a few kB; refuse to parse anything huge
 
 
-def save_model(model: GenModel, path) -> Path:
+def save_model(model: GenModel | RowLSTM, path) -> Path:
     """Write ``model`` (weights, architecture and data settings) to ``path`` atomically."""
-    if not isinstance(model, GenModel) or model.data is None:
-        raise PixelRNNError("Only a trained GenModel (from train or load_model) can be saved.")
+    if not isinstance(model, (GenModel, RowLSTM)) or model.data is None:
+        raise PixelRNNError("Only a trained model (from train or load_model) can be saved.")
     path = Path(path)
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
+        "architecture": model.architecture,
         "model": json.dumps(asdict(model.config)),
         "data": json.dumps(model.data.to_dict()),
     }
@@ -97,11 +103,15 @@ def _settings(text: str, cls, name: str, defaults: dict | None = None):
         raise CheckpointError(f"{name} has unreadable {cls.__name__} settings ({exc}).") from None
 
 
-def _check_data(spec: DataSpec, config: ModelConfig, name: str) -> None:
+def _check_data(spec: DataSpec, config: ModelConfig | RowLSTMConfig, name: str) -> None:
+    if isinstance(config, RowLSTMConfig):
+        shape_ok = spec.channels == config.channels
+    elif config.granularity == "pixel":
+        shape_ok = config.input_size == 1 and spec.channels == 1
+    else:
+        shape_ok = spec.width * spec.channels == config.input_size
     ok = (isinstance(spec.width, int) and isinstance(spec.channels, int)
-          and spec.channels in (1, 3, 4)
-          and (config.input_size == 1 and spec.channels == 1 if config.granularity == "pixel"
-               else spec.width * spec.channels == config.input_size)
+          and spec.channels in (1, 3, 4) and shape_ok
           and spec.dtype in {"bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16",
                              "int32", "int64", "float16", "float32", "float64"}
           and all(isinstance(v, (int, float)) for v in (spec.low, spec.high))
@@ -112,8 +122,9 @@ def _check_data(spec: DataSpec, config: ModelConfig, name: str) -> None:
         raise CheckpointError(f"{name} has inconsistent data settings: {spec}.")
 
 
-def load_model(path) -> GenModel:
-    """Load a checkpoint written by :func:`save_model`; the model is ready to complete."""
+def load_model(path) -> GenModel | RowLSTM:
+    """Load a checkpoint written by :func:`save_model`; the model is ready to complete.
+    Files written before the Row LSTM existed (format 1 and 2) hold dense models."""
     path = Path(path)
     name = path.name
     try:
@@ -121,8 +132,16 @@ def load_model(path) -> GenModel:
     except OSError as exc:
         raise CheckpointError(f"Cannot read checkpoint {path}: {exc.strerror or exc}.") from None
     metadata = _read_metadata(data, name)
-    older = ADDED_IN_2 if int(metadata["format_version"]) < 2 else None
-    config = _settings(metadata.get("model", ""), ModelConfig, name, older)
+    version = int(metadata["format_version"])
+    architecture = metadata.get("architecture", "dense") if version >= 3 else "dense"
+    if architecture not in FAMILIES:
+        raise CheckpointError(f"{name} holds an unknown architecture {architecture!r}; "
+                              f"known are {', '.join(FAMILIES)}.")
+    family, config_type = FAMILIES[architecture]
+    older = None
+    if family is GenModel and version < 3:
+        older = {**(ADDED_IN_2 if version < 2 else {}), **ADDED_IN_3}
+    config = _settings(metadata.get("model", ""), config_type, name, older)
     spec = _settings(metadata.get("data", ""), DataSpec, name)
     _check_data(spec, config, name)
     try:
@@ -131,7 +150,7 @@ def load_model(path) -> GenModel:
         raise CheckpointError(f"{name} has damaged weights ({exc}).") from None
     # Check shapes before building the model, so a forged header cannot make us
     # allocate a huge network.
-    model = GenModel.from_config(config) if _shapes_match(config, tensors) else None
+    model = family.from_config(config) if _shapes_match(family, config, tensors) else None
     if model is None:
         raise CheckpointError(f"{name}: the weights do not match the model settings.")
     model.load_state_dict(tensors)
@@ -139,9 +158,9 @@ def load_model(path) -> GenModel:
     return model.eval()
 
 
-def _shapes_match(config: ModelConfig, tensors: dict[str, torch.Tensor]) -> bool:
+def _shapes_match(family, config, tensors: dict[str, torch.Tensor]) -> bool:
     with torch.device("meta"):  # builds the network without allocating memory
-        expected = GenModel.from_config(config).state_dict()
+        expected = family.from_config(config).state_dict()
     return set(expected) == set(tensors) and all(
         expected[k].shape == tensors[k].shape and expected[k].dtype == tensors[k].dtype
         for k in expected

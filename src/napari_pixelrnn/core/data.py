@@ -190,12 +190,20 @@ def _normalize(image: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((image.astype(np.float64) - low) / (high - low), 0.0, 1.0)
 
 
-def to_rows(image: np.ndarray, spec: DataSpec) -> np.ndarray:
-    """``(*stack, H, W[, C])`` image -> ``(N, H, W*C)`` float32 rows in [0, 1]."""
+def to_rows(image: np.ndarray, spec: DataSpec, any_width: bool = False) -> np.ndarray:
+    """``(*stack, H, W[, C])`` image -> ``(N, H, W*C)`` float32 rows in [0, 1].
+
+    ``any_width``: for a model that reads rows of any width (the Row LSTM); the channels
+    must still match."""
     rgb = spec.rgb
     width = image.shape[-2] if rgb else image.shape[-1]
     channels = image.shape[-1] if rgb else 1
-    if width != spec.width or channels != spec.channels:
+    if any_width and channels != spec.channels:
+        raise PixelRNNError(
+            f"The model was trained on images with {spec.channels} channel(s); this image "
+            f"has {channels} (shape {image.shape}). Use an image with the same channels, or "
+            "train a new model on it.")
+    if not any_width and (width != spec.width or channels != spec.channels):
         shape = f"shape {image.shape}"
         if not rgb and guess_rgb(image.shape):  # else "3 wide" would puzzle a colour user
             shape += ": its last axis looks like colour, but this model is grayscale"
@@ -208,7 +216,7 @@ def to_rows(image: np.ndarray, spec: DataSpec) -> np.ndarray:
     values = _normalize(image, spec.low, spec.high)
     if spec.binary:
         values = values > spec.threshold
-    return values.reshape(-1, height, spec.input_size).astype(np.float32)
+    return values.reshape(-1, height, width * channels).astype(np.float32)
 
 
 def from_rows(rows: np.ndarray, spec: DataSpec, shape: tuple[int, ...], dtype) -> np.ndarray:

@@ -14,7 +14,7 @@ from .data import check_image, check_keep_rows, image_height, to_rows
 from .errors import PixelRNNError
 from .memory import MAX_DECODED
 from .model import GenModel
-from .sampler import _check_model, complete
+from .sampler import _check_model, any_width, complete
 from .windows import windows_before
 
 # The free-running loss may exceed the teacher-forced one (errors compound), but not by
@@ -93,12 +93,12 @@ def evaluate(model: GenModel, image, keep_rows: int, *,
     image, _ = check_image(image, model=spec)
     keep = check_keep_rows(keep_rows, image_height(image, spec.rgb))
     device = next(model.parameters()).device
-    truth = torch.from_numpy(to_rows(image, spec)).to(device)
+    truth = torch.from_numpy(to_rows(image, spec, any_width=any_width(model))).to(device)
     if completed is None:
         completed = complete(model, image, keep)
     elif completed.shape != image.shape:
         raise PixelRNNError(f"completed has shape {completed.shape}; the image has {image.shape}.")
-    generated = torch.from_numpy(to_rows(completed, spec)).to(device)
+    generated = torch.from_numpy(to_rows(completed, spec, any_width=any_width(model))).to(device)
     result: dict[str, float] = {}
     was_training = model.training
     model.eval()
@@ -118,7 +118,7 @@ def evaluate(model: GenModel, image, keep_rows: int, *,
     result.update({
         "free_running_mse": mse,
         "free_running_psnr_db": float("inf") if mse == 0 else 10 * math.log10(1 / mse),
-        "alphabet": {"binary": 2, "continuous": 256}.get(model.config.values,
+        "alphabet": {"binary": 2, "continuous": 256, "mixture": 256}.get(model.config.values,
                                                          model.config.levels),
         "masked_rows": int(truth.shape[1] - keep),
         "masked_values": int(errors.numel()),

@@ -45,6 +45,7 @@ class ModelConfig:
     levels: int = 256  # values="levels": K intensities in the softmax, 2..256
     within_row: str = "independent"  # or "autoregressive": each value sees those to its left
     granularity: str = "row"  # or "pixel": one pixel per step (grayscale; input_size 1)
+    components: int = 5  # values="mixture": K discretized logistics per value
 
     def __post_init__(self):
         _check_config(self)
@@ -67,6 +68,10 @@ def _check_config(c: ModelConfig) -> None:
         raise PixelRNNError(f"Unknown values {c.values!r}: accepted are {', '.join(VALUE_KINDS)}.")
     if isinstance(c.levels, bool) or not isinstance(c.levels, int) or not 2 <= c.levels <= 256:
         raise PixelRNNError(f"levels must be a whole number from 2 to 256, got {c.levels!r}.")
+    if isinstance(c.components, bool) or not isinstance(c.components, int) or not (
+            1 <= c.components <= 32):
+        raise PixelRNNError(f"components must be a whole number from 1 to 32, got "
+                            f"{c.components!r}.")
     if c.within_row not in WITHIN_ROW:
         raise PixelRNNError(
             f"Unknown within_row {c.within_row!r}: accepted are {', '.join(WITHIN_ROW)}.")
@@ -137,7 +142,7 @@ def _batch_moments(flat: torch.Tensor):
 
 
 class GenModel(nn.Module):
-    """A row-generating RNN (the lab note's ``GenModel``).
+    """A row-generating RNN (the lab note's ``GenModel``): the dense architecture.
 
     ``forward(x)`` takes rows ``(batch, rows, input_size)`` in [0, 1] and returns
     distribution parameters for the *next* row, ``(batch, rows, input_size, P)`` in
@@ -146,15 +151,17 @@ class GenModel(nn.Module):
     the value model's parameter count (1 logit for binary, 2 for continuous).
     """
 
+    architecture = "dense"
+
     def __init__(self, input_size: int, hidden_size: int = 256, num_layers: int = 1,
                  bidirectional: bool = False, cell: str = "lstm", mode: str = "many-to-many",
                  context: int = 16, batch_norm: bool = True, dropout: float = 0.0,
                  values: str = "binary", levels: int = 256, within_row: str = "independent",
-                 granularity: str = "row"):
+                 granularity: str = "row", components: int = 5):
         super().__init__()
         self.config = ModelConfig(input_size, hidden_size, num_layers, bidirectional, cell,
                                   mode, context, batch_norm, dropout, values, levels,
-                                  within_row, granularity)
+                                  within_row, granularity, components)
         self.data = None  # set by training or loading: how images map to rows
         params = self.value_model.params
         self.encoder = nn.Linear(input_size, hidden_size)
@@ -187,7 +194,8 @@ class GenModel(nn.Module):
         # The value model follows: a binary model's 8-bit likelihood needs its threshold.
         self._data = spec
         c = self.config
-        self.value_model = value_model(c.values, c.levels, spec.threshold if spec else None)
+        self.value_model = value_model(c.values, c.levels, spec.threshold if spec else None,
+                                       c.components)
 
     @property
     def autoregressive(self) -> bool:

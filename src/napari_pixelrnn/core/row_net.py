@@ -20,6 +20,15 @@ KERNEL = 3
 DILATIONS = (1, 2, 4)
 
 
+def _causal_taps(x: torch.Tensor, dilation: int) -> torch.Tensor:
+    """``(M, L, C)`` -> ``(M, L, KERNEL * C)``: at position j, the inputs at
+    j - (KERNEL-1) d, ..., j - d, j (zeros before the row starts), oldest first."""
+    length = x.shape[1]
+    padded = F.pad(x, (0, 0, (KERNEL - 1) * dilation, 0))
+    return torch.cat([padded[:, k * dilation:k * dilation + length] for k in range(KERNEL)],
+                     dim=-1)
+
+
 class ValueHead(nn.Module):
     """Independent values: a shared map from each value's features to its parameters
     (keeps a K-way softmax from needing ``input_size x K`` decoder outputs)."""
@@ -45,19 +54,27 @@ class CausalRowNet(nn.Module):
         self.reach = 1 + (KERNEL - 1) * (1 + sum(DILATIONS))
 
     def _stack(self, features: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
-        """``features`` (M, F, L), ``before`` (M, L): value j-1 at position j. -> (M, P, L)."""
-        z = self.read(F.pad(before[:, None], (KERNEL - 1, 0))) + features
+        """``features`` (M, L, F), ``before`` (M, L): value j-1 at position j -> (M, L, P).
+
+        Each causal convolution is one matrix product of the shifted inputs: the same
+        weights and result as the Conv1d layers, several times faster on the CPU than a
+        small Conv1d's backward pass."""
+        taps = _causal_taps(before[..., None], 1)
+        z = taps @ self.read.weight.permute(2, 1, 0).reshape(KERNEL, FEATURES) + \
+            self.read.bias + features
         for block in self.blocks:
-            z = z + block(F.pad(torch.relu(z), ((KERNEL - 1) * block.dilation[0], 0)))
-        return self.out(torch.relu(z))
+            taps = _causal_taps(torch.relu(z), block.dilation[0])
+            weight = block.weight.permute(2, 1, 0).reshape(KERNEL * FEATURES, FEATURES)
+            z = z + taps @ weight + block.bias
+        return torch.relu(z) @ self.out.weight[:, :, 0].T + self.out.bias
 
     def forward(self, features: torch.Tensor, row: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: ``features`` (..., D, F) and the true ``row`` (..., D) ->
         parameters (..., D, P), value j reading values < j of ``row`` only."""
         lead, width = row.shape[:-1], row.shape[-1]
         before = F.pad(row.reshape(-1, width), (1, 0))[:, :-1]  # shift right by one value
-        out = self._stack(features.reshape(-1, width, FEATURES).transpose(1, 2), before)
-        return out.transpose(1, 2).reshape(*lead, width, -1)
+        out = self._stack(features.reshape(-1, width, FEATURES), before)
+        return out.reshape(*lead, width, -1)
 
     def sample(self, features: torch.Tensor, draw) -> tuple[torch.Tensor, torch.Tensor]:
         """Generate a row left to right: ``features`` (M, D, F); ``draw(params)`` turns

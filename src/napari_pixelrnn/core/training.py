@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -21,7 +21,20 @@ from .distributed import all_sum, data_parallel, join, local_device
 from .errors import PixelRNNError
 from .memory import MAX_DECODED, check_fits, training_bytes
 from .model import MAX_PIXEL_STEPS, GenModel
+from .row_lstm_training import row_lstm_steps
 from .windows import windows_before
+
+
+ARCHITECTURES = ("row-lstm", "dense")
+
+# Settings whose default depends on the architecture (None in TrainConfig means these).
+ARCHITECTURE_DEFAULTS = {
+    # The lab note's model: enough units to memorize a 256-row binary image.
+    "dense": {"hidden_size": 256, "steps": 300, "lr": 3e-3},
+    # The paper's Row LSTM, sized by measurement on the bundled images (docs/benchmarks.md):
+    # per-pixel features, trained on crops until the validation rows stop improving.
+    "row-lstm": {"hidden_size": 32, "steps": 1500, "lr": 3e-3},
+}
 
 
 @dataclass
@@ -29,25 +42,40 @@ class TrainConfig:
     """Everything a training run needs besides the image (the widget and CLI fill it)."""
 
     keep_rows: int | None = None  # learn from rows 0..keep_rows-1 only; None = all rows
-    steps: int = 300  # optimizer steps; the 256x256 binary demo converges in fewer
-    lr: float = 3e-3  # Adam learning rate, cosine-decayed to a tenth; 1e-2 made batch norm unstable
-    hidden_size: int = 256  # RNN units: enough to memorize a 256-row binary image
+    # "row-lstm": the PixelRNN paper's Row LSTM, one small set of weights shared by every
+    # column (completes unseen rows); "dense": the lab note's model, one weight per column
+    # (reproduces the rows it was trained on: the reconstruction experiment)
+    architecture: str = "row-lstm"
+    steps: int | None = None  # optimizer steps; None = the architecture's default
+    lr: float | None = None  # Adam learning rate, cosine-decayed to a tenth; None = default
+    hidden_size: int | None = None  # dense: RNN units; row-lstm: features per pixel
     num_layers: int = 1  # stacked RNN layers
-    cell: str = "lstm"  # "lstm", "gru" or "rnn"; torch's CPU LSTM is 3x faster than GRU here
-    mode: str = "many-to-many"  # or "many-to-one" (a window of previous rows)
-    context: int = 16  # many-to-one window length in rows
-    bidirectional: bool = False  # many-to-one only; see GenModel
-    batch_norm: bool = True  # causal batch norm after the encoder
-    dropout: float = 0.0  # between stacked RNN layers
+    cell: str = "lstm"  # dense: "lstm", "gru" or "rnn"; torch's CPU LSTM is 3x faster than GRU
+    mode: str = "many-to-many"  # dense: or "many-to-one" (a window of previous rows)
+    context: int = 16  # dense, many-to-one: window length in rows
+    bidirectional: bool = False  # dense, many-to-one only; see GenModel
+    batch_norm: bool = True  # dense: causal batch norm after the encoder
+    dropout: float = 0.0  # dense: between stacked RNN layers; row-lstm: on the row state
     binarize: bool | float = False  # True = Otsu threshold, a float = fixed threshold
-    values: str | None = None  # "binary", "continuous" or "levels"; None = binary if binarized
+    # "binary", "continuous", "levels" or "mixture"; None = binary if binarized, else
+    # continuous (dense) or mixture (row-lstm)
+    values: str | None = None
     levels: int = 256  # values="levels": K intensities in the softmax (2..256)
-    within_row: str = "independent"  # or "autoregressive": left to right, R -> G -> B
-    granularity: str = "row"  # or "pixel": one pixel per step (small grayscale images)
+    components: int = 5  # values="mixture": K discretized logistics per value
+    within_row: str = "independent"  # dense: or "autoregressive" (row-lstm always is)
+    granularity: str = "row"  # dense: or "pixel", one pixel per step (small grayscale images)
+    kernel: int = 3  # row-lstm: input-to-state kernel along the row (odd)
+    crop: int = 32  # row-lstm: each sequence is a random crop x crop patch of the kept rows
+    flip: bool = False  # row-lstm: also train on mirrored crops (for mirror-symmetric images)
+    # row-lstm: share of each image's kept rows (its last ones) held out to validate on,
+    # for early stopping and the best weights; 0 = no validation
+    validation: float = 0.1
+    patience: int = 5  # validations without improvement before training stops early
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
     rgb: bool | None = None  # last axis is colour; None = guess like napari
     seed: int = 0  # same seed, same result on the CPU
     device: str = "auto"  # "auto", "cpu", "cuda" or "mps"
-    batch_size: int = 16  # slices per step (many-to-many); many-to-one takes 4x as many windows
+    batch_size: int = 16  # slices or crops per step; many-to-one takes 4x as many windows
     threads: int | None = None  # torch CPU threads while training; None = leave torch's setting.
     # Per-row RNN work is small: one thread loses little and leaves a core to the GUI.
 
@@ -62,6 +90,14 @@ class TrainConfig:
             )
         return cls(**settings)
 
+    def resolved(self) -> "TrainConfig":
+        """A copy with the architecture's defaults in place of None."""
+        if self.architecture not in ARCHITECTURES:
+            raise PixelRNNError(f"Unknown architecture {self.architecture!r}: accepted are "
+                                f"{', '.join(ARCHITECTURES)}.")
+        defaults = ARCHITECTURE_DEFAULTS[self.architecture]
+        return replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+
 
 @dataclass(frozen=True)
 class TrainProgress:
@@ -71,6 +107,14 @@ class TrainProgress:
     steps: int
     loss: float  # teacher-forced loss of this step's batch, nats per value (own alphabet)
     model: GenModel  # the model being trained (the same object every step)
+    # row-lstm: bits per value on the held-out validation rows, on the steps that measured
+    # it (None on the others, and without validation); the best weights are kept
+    validation_bits_per_dim: float | None = None
+    best_step: int | None = None  # the step whose weights are kept (best validation so far)
+
+    @property
+    def loss_bits_per_dim(self) -> float:
+        return self.loss / math.log(2)
 
 
 def _check_numbers(config: TrainConfig) -> None:
@@ -87,14 +131,42 @@ def _check_numbers(config: TrainConfig) -> None:
         raise PixelRNNError(f"lr must be a positive learning rate below 10, got {config.lr!r}.")
 
 
+# Dense settings with no meaning for a Row LSTM, and the value that means "not set".
+DENSE_ONLY = {"cell": "lstm", "mode": "many-to-many", "context": 16, "bidirectional": False,
+              "batch_norm": True, "within_row": "independent", "granularity": "row"}
+
+
+def _check_row_lstm_settings(config: TrainConfig) -> None:
+    changed = [f"{name}={getattr(config, name)!r}" for name, unset in DENSE_ONLY.items()
+               if getattr(config, name) != unset]
+    if changed:
+        raise PixelRNNError(
+            f"{', '.join(changed)}: setting(s) of the dense architecture, which the Row LSTM "
+            "does not have (it is an LSTM over rows, generating each row left to right). Use "
+            "architecture='dense', or leave them at their defaults.")
+    crop, share = config.crop, config.validation
+    if isinstance(crop, bool) or not isinstance(crop, (int, np.integer)) or not 2 <= crop <= 4096:
+        raise PixelRNNError(f"crop must be a whole number of pixels from 2 to 4096, got {crop!r}.")
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 0.5:
+        raise PixelRNNError(f"validation must be a share of the rows from 0 to 0.5, got {share!r}.")
+    patience = config.patience
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+        raise PixelRNNError(f"patience must be a whole number >= 0 (0: never stop early), got "
+                            f"{patience!r}.")
+    decay = config.weight_decay
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 10:
+        raise PixelRNNError(f"weight_decay must be a number from 0 to 10, got {decay!r}.")
+
+
 def _value_kind(config: TrainConfig) -> tuple[str, bool | float]:
     """The value model and the binarization it implies."""
     values, binarize = config.values, config.binarize
     if values is None:
-        values = "binary" if binarize is not False and binarize is not None else "continuous"
+        intensities = "mixture" if config.architecture == "row-lstm" else "continuous"
+        values = "binary" if binarize is not False and binarize is not None else intensities
     elif values == "binary" and (binarize is False or binarize is None):
         binarize = True  # a Bernoulli model learns binarized images: Otsu's threshold
-    elif values in ("continuous", "levels") and binarize is not False and binarize is not None:
+    elif values != "binary" and binarize is not False and binarize is not None:
         raise PixelRNNError(
             f"binarize={binarize!r} makes the image binary, but values={values!r} models "
             "intensities: use values='binary', or binarize=False.")
@@ -147,17 +219,22 @@ def train_steps(images, config: TrainConfig | None = None
     model from the last yielded progress trained so far and ready to use. Under
     ``torchrun`` every process runs this with the same arguments and trains its share.
     """
-    config = config or TrainConfig()
+    config = (config or TrainConfig()).resolved()
     _check_numbers(config)
     values, binarize = _value_kind(config)
+    if config.architecture == "row-lstm":
+        _check_row_lstm_settings(config)
     images, rgb = _check_images(images, config)
     spec = make_spec(images, rgb, binarize)
+    if config.architecture == "row-lstm":
+        return (yield from row_lstm_steps(images, spec, replace(config, values=values),
+                                          TrainProgress))
     torch.manual_seed(config.seed)  # same seed, same initial weights
     model = GenModel(1 if config.granularity == "pixel" else spec.input_size,
                      config.hidden_size, config.num_layers, config.bidirectional, config.cell,
                      config.mode, config.context, config.batch_norm, config.dropout,
                      values=values, levels=config.levels, within_row=config.within_row,
-                     granularity=config.granularity)
+                     granularity=config.granularity, components=config.components)
     model.data = spec
     by_height = _by_height(images, rgb)
     _check_memory([_shape(model, group, rgb) for group in by_height], model, config)

@@ -5,6 +5,9 @@
   so its likelihood is a probability (PixelCNN++ style).
 - ``levels``: a softmax over K evenly spaced intensities (the PixelRNN paper's 256-way
   softmax when K = 256), trained with cross-entropy.
+- ``mixture``: a mixture of K logistics discretized into 256 bins (PixelCNN++'s output):
+  smooth over neighbouring intensities, so it transfers from few training pixels where a
+  256-way softmax, one free probability per intensity, overfits.
 
 Losses are in nats per value; ``nats / ln 2`` is bits per dimension. Each model's own
 likelihood is over its own alphabet (2, 256 or K values). :meth:`nll_256` puts all three on
@@ -54,6 +57,32 @@ class BinaryValues:
         return torch.bernoulli(probs, generator=generator)
 
 
+def _to_bin(target: torch.Tensor) -> torch.Tensor:
+    """The centre of the 8-bit bin each value falls in."""
+    return torch.round(target * (BINS - 1)) / (BINS - 1)
+
+
+def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tensor):
+    """log P(the 8-bit bin centred on ``x``) under a logistic(loc, scale); the end bins
+    take the tails, so the 256 masses sum to 1."""
+    inv_scale = torch.exp(-log_scale)
+    upper = inv_scale * (x + HALF_BIN - loc)
+    lower = inv_scale * (x - HALF_BIN - loc)
+    log_cdf_upper = F.logsigmoid(upper)  # P(X < upper edge), for the lowest bin
+    log_sf_lower = F.logsigmoid(-lower)  # P(X > lower edge), for the highest bin
+    # log(sigmoid(u) - sigmoid(l)), stable: sigmoid(u)(1 - exp(l - u))(1 - sigmoid(l))
+    log_mass = (
+        F.logsigmoid(upper) + F.logsigmoid(-lower) + torch.log(-torch.expm1(lower - upper))
+    )
+    return torch.where(x <= 0, log_cdf_upper, torch.where(x >= 1, log_sf_lower, log_mass))
+
+
+def _logistic_noise(shape, like: torch.Tensor, generator) -> torch.Tensor:
+    u = torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
+    u = u.clamp(1e-6, 1 - 1e-6)
+    return torch.log(u) - torch.log1p(-u)  # a standard logistic draw
+
+
 class ContinuousValues:
     name = "continuous"
     params = 2
@@ -63,18 +92,7 @@ class ContinuousValues:
 
     def nll(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loc, log_scale = self._loc_scale(out)
-        x = torch.round(target * (BINS - 1)) / (BINS - 1)  # the bin each target falls in
-        inv_scale = torch.exp(-log_scale)
-        upper = inv_scale * (x + HALF_BIN - loc)
-        lower = inv_scale * (x - HALF_BIN - loc)
-        log_cdf_upper = F.logsigmoid(upper)  # P(X < upper edge), for the lowest bin
-        log_sf_lower = F.logsigmoid(-lower)  # P(X > lower edge), for the highest bin
-        # log(sigmoid(u) - sigmoid(l)), stable: sigmoid(u)(1 - exp(l - u))(1 - sigmoid(l))
-        log_mass = (
-            F.logsigmoid(upper) + F.logsigmoid(-lower) + torch.log(-torch.expm1(lower - upper))
-        )
-        log_prob = torch.where(x <= 0, log_cdf_upper, torch.where(x >= 1, log_sf_lower, log_mass))
-        return -log_prob
+        return -_logistic_log_mass(_to_bin(target), loc, log_scale)
 
     nll_256 = nll  # already over the 256 8-bit intensities
 
@@ -82,10 +100,44 @@ class ContinuousValues:
         loc, log_scale = self._loc_scale(out)
         if not sample or temperature == 0:
             return loc.clamp(0.0, 1.0)  # the distribution's median
-        u = torch.rand(loc.shape, generator=generator, dtype=loc.dtype, device=loc.device)
-        u = u.clamp(1e-6, 1 - 1e-6)
-        noise = torch.log(u) - torch.log1p(-u)  # a standard logistic draw
+        noise = _logistic_noise(loc.shape, loc, generator)
         return (loc + temperature * torch.exp(log_scale) * noise).clamp(0.0, 1.0)
+
+
+class MixtureValues:
+    """K discretized logistics per value: ``out`` holds K mixture logits, K locations
+    (offset by 0.5, so an untrained model centres on mid-grey) and K log-scales."""
+
+    name = "mixture"
+
+    def __init__(self, components: int = 5):
+        self.components = components
+        self.params = 3 * components
+
+    def _split(self, out):
+        k = self.components
+        return (out[..., :k], out[..., k:2 * k] + 0.5,
+                out[..., 2 * k:].clamp(min=MIN_LOG_SCALE))
+
+    def nll(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        logits, loc, log_scale = self._split(out)
+        log_mass = _logistic_log_mass(_to_bin(target)[..., None], loc, log_scale)
+        return -torch.logsumexp(F.log_softmax(logits, -1) + log_mass, -1)
+
+    nll_256 = nll  # already over the 256 8-bit intensities
+
+    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
+        logits, loc, log_scale = self._split(out)
+        if not sample or temperature == 0:  # the centre of the heaviest component
+            return _to_bin(loc.gather(-1, logits.argmax(-1, keepdim=True))[..., 0].clamp(0, 1))
+        # a component by Gumbel-max on logits / T, then a logistic draw scaled by T
+        u = torch.rand(logits.shape, generator=generator, dtype=out.dtype, device=out.device)
+        gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
+        pick = (logits / temperature + gumbel).argmax(-1, keepdim=True)
+        loc, log_scale = loc.gather(-1, pick)[..., 0], log_scale.gather(-1, pick)[..., 0]
+        noise = _logistic_noise(loc.shape, loc, generator)
+        # values the likelihood can score: the 8-bit bin the draw falls in
+        return _to_bin((loc + temperature * torch.exp(log_scale) * noise).clamp(0.0, 1.0))
 
 
 class LevelValues:
@@ -117,13 +169,16 @@ class LevelValues:
         return level.to(out.dtype) / (self.levels - 1)
 
 
-VALUE_KINDS = ("binary", "continuous", "levels")
+VALUE_KINDS = ("binary", "continuous", "levels", "mixture")
 
 
-def value_model(kind: str, levels: int = 256, threshold: float | None = None):
+def value_model(kind: str, levels: int = 256, threshold: float | None = None,
+                components: int = 5):
     """The value model for a model's settings (``threshold``: binary models' cut)."""
     if kind == "binary":
         return BinaryValues(0.5 if threshold is None else threshold)
     if kind == "continuous":
         return ContinuousValues()
+    if kind == "mixture":
+        return MixtureValues(components)
     return LevelValues(levels)

@@ -1,0 +1,128 @@
+"""Training a Row LSTM: random crops of the kept rows, validated on held-out rows, with
+early stopping and the best weights restored.
+
+``train_steps`` (in :mod:`.training`) validates the images and the settings and hands
+the Row LSTM here; this loop yields one :class:`.training.TrainProgress` per step.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+
+from .crops import CropSet
+from .data import DataSpec
+from .device import resolve_device, torch_threads
+from .distributed import launched
+from .errors import PixelRNNError
+from .memory import FLOAT, check_fits
+from .row_lstm import RowLSTM, RowLSTMConfig
+from .row_net import FEATURES
+
+VALIDATE_EVERY = 50  # steps between validations: often enough to stop near the best
+
+
+def build(config, spec: DataSpec) -> RowLSTM:
+    """A new Row LSTM for a resolved :class:`.training.TrainConfig`."""
+    torch.manual_seed(config.seed)  # same seed, same initial weights
+    model = RowLSTM(RowLSTMConfig(
+        channels=spec.channels, hidden_size=config.hidden_size, num_layers=config.num_layers,
+        kernel=config.kernel, values=config.values, levels=config.levels,
+        components=config.components, dropout=config.dropout))
+    model.data = spec
+    return model
+
+
+def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_type):
+    """The training generator; returns the model with the best validation weights."""
+    if launched():
+        raise PixelRNNError("Data-parallel training under torchrun is implemented for "
+                            "architecture='dense' only; run the Row LSTM in one process.")
+    model = build(config, spec)
+    device = resolve_device(config.device)
+    crops = CropSet(images, spec, crop=config.crop, validation=config.validation,
+                    flip=config.flip, device=device)
+    _check_memory(crops, model, config)
+    model.to(device)
+    pick = np.random.default_rng(config.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps)))
+    best = _Best(config.patience)
+    model.train()
+    try:
+        with torch_threads(config.threads):
+            for step in range(1, config.steps + 1):
+                loss = _step(model, crops.batch(config.batch_size, pick), optimizer)
+                schedule.step()
+                validation = None
+                if crops.validates and (step % VALIDATE_EVERY == 0 or step == config.steps):
+                    validation = _validate(model, crops)
+                    best.update(step, validation, model)
+                yield progress_type(step, config.steps, loss, model, validation, best.step)
+                if best.exhausted:
+                    break
+    finally:
+        best.restore(model)  # finished, stopped early or closed: the best weights
+        model.eval()
+    return model
+
+
+def _step(model: RowLSTM, rows: torch.Tensor, optimizer) -> float:
+    optimizer.zero_grad(set_to_none=True)
+    targets = rows[:, 1:]
+    loss = model.value_model.nll(model(rows[:, :-1], targets), targets).mean()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return float(loss.detach())
+
+
+def _validate(model: RowLSTM, crops: CropSet) -> float:
+    model.eval()
+    try:
+        with torch.no_grad():
+            return crops.validation_nats(model) / math.log(2)
+    finally:
+        model.train()
+
+
+class _Best:
+    """The best validation so far, its weights, and the patience left."""
+
+    def __init__(self, patience: int):
+        self.patience, self.misses = patience, 0
+        self.bits, self.step, self.state = math.inf, None, None
+
+    def update(self, step: int, bits: float, model: RowLSTM) -> None:
+        if bits < self.bits:
+            self.bits, self.step, self.misses = bits, step, 0
+            self.state = copy.deepcopy(model.state_dict())
+        else:
+            self.misses += 1
+
+    @property
+    def exhausted(self) -> bool:
+        return self.patience > 0 and self.misses >= self.patience
+
+    def restore(self, model: RowLSTM) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
+
+def _check_memory(crops: CropSet, model: RowLSTM, config) -> None:
+    """A training step holds, per value of the batch, the row features, the row
+    network's activations and the value parameters with their gradients (about a dozen
+    copies each); validation holds the same for one slice's scored rows."""
+    c = model.config
+    per_value = 12 * (FEATURES * 5 + model.value_model.params) + 16 * c.hidden_size * c.num_layers
+    batch = config.batch_size * crops.crop_height * crops.crop_width * c.channels
+    largest = max(s.numel() for s in crops.slices)
+    needed = FLOAT * per_value * (batch + largest // 2) + FLOAT * 2 * sum(
+        s.numel() for s in crops.slices)
+    check_fits(needed, f"Training a Row LSTM on {len(crops.slices)} slice(s)",
+               "Use a smaller crop, batch_size or hidden size, or train on a smaller image.")
