@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._architectures import owner
+
 EPILOG = "Run 'napari-pixelrnn COMMAND -h' for a command's options."
 
 TRAIN_EPILOG = """\
@@ -68,49 +70,130 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
 
 
-def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = True) -> None:
+def _defaults_help(name: str) -> str:
+    """'dense D, row-lstm R': an architecture-dependent default, for help texts."""
+    from .core.training import ARCHITECTURE_DEFAULTS
+
+    return ", ".join(f"{arch} {values[name]:g}" for arch, values in ARCHITECTURE_DEFAULTS.items())
+
+
+def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = True,
+                          architecture: bool = True) -> None:
+    """The training options, one per TrainConfig field. Every default is None here (so
+    that what was given can be told from what was not); the help shows the core's."""
     from .core import TrainConfig
+    from .core.training import ARCHITECTURES
+    from .core.values import VALUE_KINDS
 
     d = TrainConfig()
-    g = parser.add_argument_group("training")
-    if kept_flag:
-        g.add_argument("--keep-rows-only", dest="train_on_kept", action="store_true",
-                   help="learn only from the kept rows (honest completion)")
-    g.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
-    g.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
-    g.add_argument("--hidden-size", type=int, default=d.hidden_size)
-    g.add_argument("--num-layers", type=int, default=d.num_layers)
-    g.add_argument("--cell", default=d.cell, help="lstm, gru or rnn (default %(default)s)")
-    g.add_argument("--mode", default=d.mode, help="many-to-many or many-to-one (default %(default)s)")
-    g.add_argument("--context", type=int, default=d.context, help="many-to-one window (rows)")
-    g.add_argument("--bidirectional", action="store_true", help="many-to-one only")
-    g.add_argument("--no-batch-norm", dest="batch_norm", action="store_false")
-    g.add_argument("--binarize", nargs="?", const=True, default=False, type=float,
-                   metavar="THRESHOLD", help="binarize (Otsu, or THRESHOLD in (0, 1))")
+    g = parser.add_argument_group(
+        "training", "Options marked [dense] or [row-lstm] apply to that architecture only.")
+    if kept_flag:  # retired: training on the kept rows only is the default
+        g.add_argument("--keep-rows-only", action="store_true", help=argparse.SUPPRESS)
+    if architecture:
+        g.add_argument("--architecture", choices=ARCHITECTURES, default=d.architecture,
+                       help="row-lstm: the PixelRNN paper's Row LSTM, small weights shared "
+                            "by every column, trained on crops of the kept rows (completes "
+                            "rows it has not seen); dense: the lab note's model, one weight "
+                            "per column (reproduces rows it was trained on) "
+                            "(default %(default)s)")
+    g.add_argument("--steps", type=int, help=f"optimizer steps at most (default: "
+                   f"{_defaults_help('steps')})")
+    g.add_argument("--lr", type=float, help=f"Adam learning rate, cosine-decayed to a tenth "
+                   f"(default: {_defaults_help('lr')})")
+    g.add_argument("--hidden-size", type=int,
+                   help=f"dense: RNN units; row-lstm: features per pixel (default: "
+                        f"{_defaults_help('hidden_size')})")
+    g.add_argument("--num-layers", type=int, help=f"stacked layers (default {d.num_layers})")
+    g.add_argument("--dropout", type=float,
+                   help=f"dense: between stacked layers; row-lstm: on the row state "
+                        f"(default {d.dropout})")
+    g.add_argument("--weight-decay", type=float,
+                   help=f"AdamW decoupled weight decay (default {d.weight_decay})")
+    g.add_argument("--kernel", type=int,
+                   help=f"[row-lstm] input-to-state kernel along the row, odd (default "
+                        f"{d.kernel})")
+    g.add_argument("--crop", type=int,
+                   help=f"[row-lstm] train on random CROP x CROP patches of the kept rows "
+                        f"(default {d.crop})")
+    g.add_argument("--flip", action="store_true", default=None,
+                   help="[row-lstm] also train on mirrored crops (mirror-symmetric images)")
+    g.add_argument("--validation", type=float, metavar="SHARE",
+                   help=f"[row-lstm] share of each image's kept rows (its last ones) held out "
+                        f"to validate on, for early stopping and the best weights; 0 = none "
+                        f"(default {d.validation})")
+    g.add_argument("--patience", type=int,
+                   help=f"[row-lstm] validations without improvement before training stops "
+                        f"early; 0 = never (default {d.patience})")
+    g.add_argument("--cell", help=f"[dense] lstm, gru or rnn (default {d.cell})")
+    g.add_argument("--mode", help=f"[dense] many-to-many or many-to-one (default {d.mode})")
+    g.add_argument("--context", type=int,
+                   help=f"[dense] many-to-one window, in rows (default {d.context})")
+    g.add_argument("--bidirectional", action="store_true", default=None,
+                   help="[dense] read each window both ways (many-to-one only)")
+    g.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", default=None,
+                   help="[dense] no causal batch norm after the encoder")
+    g.add_argument("--within-row", choices=("independent", "autoregressive"),
+                   help=f"[dense] values of a row independent given the rows above, or "
+                        f"generated left to right (R -> G -> B) (default {d.within_row}; "
+                        "the row-lstm always generates left to right)")
+    g.add_argument("--granularity", choices=("row", "pixel"),
+                   help=f"[dense] one RNN step per row, or per pixel (grayscale, at most "
+                        f"128 x 128 pixels per image) (default {d.granularity})")
+    g.add_argument("--binarize", nargs="?", const=True, type=float, metavar="THRESHOLD",
+                   help="binarize (Otsu, or THRESHOLD in (0, 1)) (default: no)")
     g.add_argument("--rgb", action=argparse.BooleanOptionalAction, default=None,
                    help="last axis is colour (default: guess)")
-    g.add_argument("--values", choices=("binary", "continuous", "levels"), default=None,
+    g.add_argument("--values", choices=VALUE_KINDS,
                    help="value model: binary (Bernoulli, implies Otsu binarization), "
-                        "continuous (discretized logistic) or levels (a K-way softmax); "
-                        "default: binary with --binarize, else continuous")
-    g.add_argument("--levels", type=int, default=None, metavar="K",
+                        "continuous (a discretized logistic), levels (a K-way softmax) or "
+                        "mixture (a mixture of discretized logistics); default: binary "
+                        "with --binarize, else continuous (dense) or mixture (row-lstm)")
+    g.add_argument("--levels", type=int, metavar="K",
                    help=f"--values levels: K intensities, 2..256 (default {d.levels}; "
                         "implies --values levels)")
-    g.add_argument("--within-row", choices=("independent", "autoregressive"),
-                   default=d.within_row,
-                   help="values of a row independent given the rows above, or generated "
-                        "left to right (R -> G -> B) (default %(default)s)")
-    g.add_argument("--granularity", choices=("row", "pixel"), default=d.granularity,
-                   help="one RNN step per row, or per pixel (grayscale, at most 128 x 128 "
-                        "pixels per image) (default %(default)s)")
-    g.add_argument("--seed", type=int, default=None,
+    g.add_argument("--components", type=int, metavar="K",
+                   help=f"--values mixture: K logistics per value (default {d.components})")
+    g.add_argument("--seed", type=int,
                    help=f"seed for training (default {d.seed}); in complete and demo also "
                         "for the draws, unless --sample-seed is given (default: random)")
-    g.add_argument("--batch-size", type=int, default=d.batch_size,
-                   help=f"slices or images per step (default {d.batch_size}); under torchrun "
-                        "each step's batch is split between the processes")
-    g.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
-    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    g.add_argument("--batch-size", type=int,
+                   help=f"slices, crops or images per step (default {d.batch_size}); under "
+                        "torchrun each step's batch is split between the processes")
+    g.add_argument("--device", help=f"auto, cpu, cuda or mps (default {d.device})")
+    g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+
+
+# options read by _value_settings, or not passed to train() as they are
+_SPECIAL = {"values", "levels", "keep_rows", "architecture"}
+
+
+def _training_settings(args, architecture: str | None = None) -> dict:
+    """The training options given, as train() settings; the core fills in the rest.
+
+    An option of the other architecture is refused ("--kernel is a row-lstm option").
+    ``architecture`` overrides ``--architecture`` (the demo trains both)."""
+    from dataclasses import fields
+
+    from .core import PixelRNNError, TrainConfig
+
+    architecture = architecture or args.architecture
+    settings = {"architecture": architecture, **_value_settings(args)}
+    for field in fields(TrainConfig):
+        value = getattr(args, field.name, None)
+        if field.name in _SPECIAL or value is None:
+            continue
+        arch = owner(field.name)
+        if arch is not None and arch != architecture:
+            raise PixelRNNError(
+                f"{_option(field.name)} is a {arch} option; this is --architecture "
+                f"{architecture} (add --architecture {arch}, or leave it out).")
+        settings[field.name] = value
+    return settings
+
+
+def _option(name: str) -> str:
+    return "--no-batch-norm" if name == "batch_norm" else "--" + name.replace("_", "-")
 
 
 def _value_settings(args) -> dict:
@@ -124,28 +207,71 @@ def _value_settings(args) -> dict:
         elif values != "levels":
             raise PixelRNNError(f"--levels {args.levels} applies to --values levels, not "
                                 f"--values {values}.")
+    if args.components is not None and values not in (None, "mixture"):
+        raise PixelRNNError(f"--components {args.components} applies to --values mixture, "
+                            f"not --values {values}.")
     settings = {"values": values}
     if args.levels is not None:
         settings["levels"] = args.levels
     return settings
 
 
-def _train(args, images, keep_rows: int | None):
-    """Train on one image or a list; the settings' errors come before any work."""
+def _train(args, images, keep_rows: int | None, architecture: str | None = None,
+           **overrides):
+    """Train on one image or a list; the settings' errors come before any work.
+
+    ``architecture`` (the demo's two runs): train that one, skipping the given options of
+    the other; ``overrides``: settings that replace the options'."""
     from .core import TrainConfig, train
 
-    bar = _progress("training")
-    return train(
-        images, keep_rows=keep_rows, steps=args.steps, lr=args.lr,
-        hidden_size=args.hidden_size, num_layers=args.num_layers, cell=args.cell,
-        mode=args.mode, context=args.context, bidirectional=args.bidirectional,
-        batch_norm=args.batch_norm, binarize=args.binarize, rgb=args.rgb,
-        seed=TrainConfig().seed if args.seed is None else args.seed,
-        device=args.device, threads=args.threads, batch_size=args.batch_size,
-        within_row=args.within_row,
-        granularity=args.granularity, **_value_settings(args),
-        progress=lambda p: bar(p.step, p.steps, f"loss {p.loss:.4f} nats/dim"),
-    )
+    settings = _training_settings(args, architecture) | overrides
+    if settings.get("seed") is None:
+        settings["seed"] = TrainConfig().seed
+    report = _TrainingReport()
+    model = train(images, keep_rows=keep_rows, progress=report, **settings)
+    report.finish()
+    return model
+
+
+class _TrainingReport:
+    """The training progress line, every number with its unit: the step's loss and, when
+    the core measured it, the validation loss (shown until the next measurement)."""
+
+    def __init__(self):
+        self.bar = _progress("training")
+        self.last = None  # the latest TrainProgress
+        self.validated = None  # the latest one that measured the validation rows
+        self.validations: dict[int, float] = {}  # step -> validation bits/dim
+        self.best_step = None  # the step whose weights the core keeps, once it says
+
+    def __call__(self, p) -> None:
+        self.last = p
+        if p.best_step is not None:
+            self.best_step = p.best_step
+        if p.validation_bits_per_dim is not None:
+            self.validated = p
+            self.validations[p.step] = p.validation_bits_per_dim
+        extra = f"loss {p.loss_bits_per_dim:.4f} bits/dim"
+        if self.validated is not None:
+            v = self.validated
+            extra += (f", validation {v.validation_bits_per_dim:.4f} bits/dim (step "
+                      f"{v.step}; best: step {v.best_step})")
+        self.bar(p.step, p.steps, extra)
+
+    def finish(self) -> None:
+        """Say when training stopped early, and which step's weights were kept."""
+        p = self.last
+        if p is None or not _main_process():
+            return
+        if p.step < p.steps:
+            sys.stderr.write(f"training stopped early at step {p.step} of {p.steps}: the "
+                             "validation loss stopped improving (--patience)\n")
+        if self.best_step is not None:
+            best = self.validations.get(self.best_step)
+            score = f" ({best:.4f} bits/dim)" if best is not None else ""
+            sys.stderr.write(f"kept the weights of step {self.best_step}, the best on the "
+                             f"validation rows{score}\n")
+        sys.stderr.flush()
 
 
 def _draw_seed(args) -> int | None:
@@ -171,7 +297,8 @@ def _complete(model, image, keep_rows: int, args, samples: int | None = None):
 
 def _add_sampling_options(parser) -> None:
     g = parser.add_argument_group("sampling")
-    g.add_argument("--sample", action="store_true", help="draw values instead of the most probable")
+    g.add_argument("--sample", action="store_true",
+                   help="draw values instead of taking the most probable (or the median)")
     g.add_argument("--temperature", type=float, default=1.0,
                    help="randomness of draws, 0 = deterministic (default %(default)s)")
     g.add_argument("--sample-seed", type=int, default=None,
@@ -205,8 +332,11 @@ def _print_scores(scores: dict) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def side_by_side(original: np.ndarray, completed: np.ndarray, keep_rows: int) -> np.ndarray:
-    """original | masked | completed as one uint8 picture; masked rows shown mid-grey."""
+def side_by_side(original: np.ndarray, completed, keep_rows: int) -> np.ndarray:
+    """original | masked | completed (one or a list of them) as one uint8 picture; masked
+    rows shown mid-grey, the cut red, panels 4 white pixels apart."""
+    completed = completed if isinstance(completed, (list, tuple)) else [completed]
+
     def as_uint8_rgb(image):
         image = image.astype(np.float64)
         low, high = image.min(), image.max()
@@ -214,43 +344,81 @@ def side_by_side(original: np.ndarray, completed: np.ndarray, keep_rows: int) ->
         image = np.round(image * 255).astype(np.uint8)
         return np.repeat(image[..., None], 3, -1) if image.ndim == 2 else image[..., :3]
 
-    both = as_uint8_rgb(np.concatenate([original, completed], axis=1))  # one shared scale
+    both = as_uint8_rgb(np.concatenate([original, *completed], axis=1))  # one shared scale
     width = original.shape[1]
-    left, right = both[:, :width], both[:, width:]
-    masked = left.copy()
+    panels = [both[:, k * width:(k + 1) * width] for k in range(1 + len(completed))]
+    masked = panels[0].copy()
     masked[keep_rows:] = 128
     masked[keep_rows] = (255, 0, 0)  # the cut
-    gap = np.full((left.shape[0], 4, 3), 255, np.uint8)
-    return np.concatenate([left, gap, masked, gap, right], axis=1)
+    panels.insert(1, masked)
+    gap = np.full((original.shape[0], 4, 3), 255, np.uint8)
+    return np.concatenate([x for panel in panels for x in (gap, panel)][1:], axis=1)
+
+
+# The demo's honest completion trains the Row LSTM for fewer steps than its default, so
+# that the whole demo takes about a minute on 2 CPU cores.
+DEMO_ROW_LSTM_STEPS = 300
 
 
 def cmd_demo(args) -> int:
+    """(a) the lab note's reconstruction experiment: a dense model trained on every row;
+    (b) an honest completion: a Row LSTM trained on the rows above the cut only."""
     from .core import evaluate, load_sample, save_model
     from .core.io import write_image
+    from .core.training import ARCHITECTURE_DEFAULTS
 
+    _retired_keep_rows_only(args, "the demo always shows (b), trained on the rows above "
+                                  "the cut only")
     if args.binarize is None:  # the lab note's binary model, unless --values says otherwise
-        args.binarize = args.values in (None, "binary") and args.levels is None
+        args.binarize = args.values in (None, "binary") and args.levels is None and \
+            args.components is None
     image = load_sample("horse")
     keep = image.shape[0] // 2
     out = Path(args.out)
-    what = "rows above the cut only (honest completion)" if args.train_on_kept else \
-        "all rows (the lab note's reconstruction experiment; add --keep-rows-only for honest completion)"
+    values = _value_settings(args)["values"] or ("binary" if args.binarize else None)
+    lstm_steps = args.steps if args.steps is not None else DEMO_ROW_LSTM_STEPS
+    runs = [
+        ("a", "reconstruction", "dense", None, {},
+         (f"the lab note's reconstruction experiment: a dense model trained on all "
+          f"{image.shape[0]} rows, the {image.shape[0] - keep} it completes included (it has "
+          "seen the rows it completes)")),
+        ("b", "completion", "row-lstm", keep, {"steps": lstm_steps},
+         f"an honest completion: a Row LSTM trained on the {keep} rows above the cut only, "
+         f"{lstm_steps} steps at most" + (
+             f" (fewer than its default {ARCHITECTURE_DEFAULTS['row-lstm']['steps']}, to keep "
+             "the demo short)" if args.steps is None else "")),
+    ]
     if _main_process():
-        values = _value_settings(args)["values"] or ("binary" if args.binarize else "continuous")
-        print(f"horse sample {image.shape}, {values} values; keeping the top {keep} rows; "
-              f"training on {what}", flush=True)
-    model = _train(args, image, keep if args.train_on_kept else None)
+        print(f"horse sample {image.shape}, {values or 'default'} values; keeping the top "
+              f"{keep} rows and completing the {image.shape[0] - keep} below, twice: (a) "
+              "the lab note's reconstruction experiment, (b) an honest completion", flush=True)
+    results = []
+    for label, name, architecture, keep_rows, overrides, what in runs:
+        if _main_process():
+            print(f"({label}) {what}", flush=True)
+        model = _train(args, image, keep_rows, architecture, **overrides)
+        if not _main_process():
+            continue  # torchrun: the first process completes and writes
+        out.mkdir(parents=True, exist_ok=True)
+        completed = _complete(model, image, keep, args)
+        write_image(out / f"horse_{name}.png", completed)
+        files = [out / f"horse_{name}.png", save_model(model, out / f"horse_{name}.pixelrnn")]
+        print(f"({label}) scores of the {name}:")
+        _print_scores(evaluate(model, image, keep, completed=None if args.sample else completed))
+        results.append((completed, files))
     if not _main_process():
-        return 0  # torchrun: the first process completes and writes
-    out.mkdir(parents=True, exist_ok=True)
-    completed = _complete(model, image, keep, args)
-    write_image(out / "horse_completed.png", completed)
-    write_image(out / "horse_side_by_side.png", side_by_side(image, completed, keep))
-    save_model(model, out / "horse.pixelrnn")
-    _print_scores(evaluate(model, image, keep, completed=None if args.sample else completed))
-    print(f"wrote {out / 'horse_completed.png'}, {out / 'horse_side_by_side.png'}, "
-          f"{out / 'horse.pixelrnn'}")
+        return 0
+    panel = out / "horse_side_by_side.png"
+    write_image(panel, side_by_side(image, [done for done, _ in results], keep))
+    print(f"wrote {', '.join(str(f) for _, files in results for f in files)}, {panel} "
+          "(original | masked | (a) reconstruction | (b) honest completion)")
     return 0
+
+
+def _retired_keep_rows_only(args, now: str) -> None:
+    """--keep-rows-only is still accepted: say once that it is the default now."""
+    if getattr(args, "keep_rows_only", False) and _main_process():
+        print(f"note: --keep-rows-only is no longer needed: {now}", file=sys.stderr, flush=True)
 
 
 def _check_not_input(outputs, inputs) -> None:
@@ -302,10 +470,16 @@ def cmd_complete(args) -> int:
     _check_complete_outputs(args)
     image = read_image(args.image)
     _check_keep_rows_first(image, args)
+    _retired_keep_rows_only(args, "training sees only the rows above --keep-rows by "
+                                  "default (--train-on-all-rows for every row)")
     if args.model:
         model = load_model(args.model)
     else:
-        model = _train(args, image, args.keep_rows if args.train_on_kept else None)
+        if args.train_on_all_rows and _main_process():
+            print(f"training on all rows, the {_height(image, args) - args.keep_rows} it "
+                  "completes included: the lab note's reconstruction experiment (the model "
+                  "sees the rows it completes)", flush=True)
+        model = _train(args, image, None if args.train_on_all_rows else args.keep_rows)
     if not _main_process():
         return 0  # torchrun: the first process completes and writes
     if args.samples is None:
@@ -329,18 +503,34 @@ def _check_complete_outputs(args) -> None:
 
     _check_temperature(args.temperature)
     many = args.samples is not None and args.samples > 1
+    if args.keep_rows_only and args.train_on_all_rows:
+        raise PixelRNNError("--keep-rows-only and --train-on-all-rows contradict each other: "
+                            "drop one (training on the kept rows only is the default).")
+    if args.model and args.train_on_all_rows:
+        raise PixelRNNError("--train-on-all-rows trains a new model; with --model nothing is "
+                            "trained: drop one of them.")
     check_output(args.output, f"{args.samples} completions" if many else "the completion",
                  tiff_only=many)
     if args.uncertainty is not None:
-        kind, path = args.uncertainty
+        path = args.uncertainty[1]
         if args.samples is None or args.samples < 2:
             raise PixelRNNError("--uncertainty compares several completions: add --samples N "
                                 "with N >= 2.")
         check_output(path, "the uncertainty (float32)", tiff_only=True)
-        if Path(path).resolve() == Path(args.output).resolve():
-            raise PixelRNNError(f"--uncertainty and -o both name {path}: use two files.")
-    _check_not_input([args.output, args.uncertainty and args.uncertainty[1]],
-                     [args.image] + ([args.model] if args.model else []))
+    if args.mean is not None:
+        if not many:
+            raise PixelRNNError("--mean averages several drawn completions: add --samples N "
+                                "with N >= 2.")
+        check_output(args.mean, "the posterior mean")
+    outputs = {"-o": args.output, "--uncertainty": args.uncertainty and args.uncertainty[1],
+               "--mean": args.mean}
+    named = [(option, Path(path).resolve()) for option, path in outputs.items() if path]
+    for k, (option, path) in enumerate(named):
+        for other, same in named[:k]:
+            if path == same:
+                raise PixelRNNError(f"{other} and {option} both name {outputs[option]}: use "
+                                    "two files.")
+    _check_not_input(list(outputs.values()), [args.image] + ([args.model] if args.model else []))
 
 
 def _write_samples(completions, args) -> None:
@@ -357,12 +547,23 @@ def _write_samples(completions, args) -> None:
           "under the model:")
     for number, bits in enumerate(ranked.bits_per_dim, start=1):
         print(f"  sample {number}: {bits:.4f} bits/dim")
+    if args.mean is not None:
+        mean = completions.mean()
+        write_image(args.mean, mean)
+        print(f"wrote {args.mean}: the posterior mean of the {len(ranked.images)} completions "
+              f"(their pixel-wise average, {mean.dtype})")
     if args.uncertainty is not None:
         kind, path = args.uncertainty
         write_image(path, uncertainty(ranked.images, kind))
         unit = "bits (entropy of the samples' values)" if kind == "entropy" else \
             "intensity units (standard deviation across samples)"
         print(f"wrote {path}: per-pixel uncertainty, float32, in {unit}")
+
+
+def _height(image, args) -> int:
+    from .core.data import check_image, image_height
+
+    return image_height(*check_image(image, args.rgb))
 
 
 def _check_keep_rows_first(image, args) -> None:
@@ -423,20 +624,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog="napari-pixelrnn", epilog=EPILOG,
         description="Learn an image row by row with an RNN and complete its lower rows.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    kw = {"formatter_class": argparse.RawDescriptionHelpFormatter}
 
-    demo = sub.add_parser("demo", help="train on the bundled horse sample and complete it")
+    demo = sub.add_parser(
+        "demo", help="train two models on the bundled horse sample and complete it", **kw,
+        description="The horse sample, its lower half completed twice: (a) the lab note's "
+                    "reconstruction experiment (a dense model trained on every row), (b) an "
+                    "honest completion (a Row LSTM trained on the rows above the cut only).",
+        epilog="Training options apply to the run(s) whose architecture has them; --steps "
+               f"to both (default: the dense default for (a), {DEMO_ROW_LSTM_STEPS} for (b)).")
     demo.add_argument("--out", default="pixelrnn-demo", help="output folder (default %(default)s)")
-    _add_training_options(demo)
+    _add_training_options(demo, architecture=False)
     _add_sampling_options(demo)
-    demo.set_defaults(run=cmd_demo, binarize=None)
+    demo.set_defaults(run=cmd_demo)
 
     train = sub.add_parser("train", help="train a model on images and save it",
-                           epilog=TRAIN_EPILOG,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           epilog=TRAIN_EPILOG, **kw)
     train.add_argument("images", nargs="+", metavar="IMAGE",
                        help="PNG or TIFF image(s), folders of them, or quoted glob patterns")
     train.add_argument("-o", "--output", required=True, help="checkpoint file to write")
-    train.add_argument("--keep-rows", type=int, default=None,
+    train.add_argument("--keep-rows", type=int, default=None, metavar="N",
                        help="learn only from the top N rows (default: all rows)")
     _add_training_options(train, kept_flag=False)
     train.set_defaults(run=cmd_train)
@@ -444,8 +651,13 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser("complete", help="complete an image below --keep-rows")
     comp.add_argument("image", help="PNG or TIFF image")
     comp.add_argument("-o", "--output", required=True, help="PNG or TIFF file to write")
-    comp.add_argument("--keep-rows", type=int, required=True, help="rows to keep from the top")
-    comp.add_argument("--model", help="checkpoint to use (default: train one now)")
+    comp.add_argument("--keep-rows", type=int, required=True, metavar="N",
+                      help="rows to keep from the top; the rows below are generated")
+    comp.add_argument("--model", help="checkpoint to use (default: train one now, on the rows "
+                                      "above --keep-rows only)")
+    comp.add_argument("--train-on-all-rows", action="store_true",
+                      help="train on every row, the ones to complete included: the lab "
+                           "note's reconstruction experiment, not a completion")
     comp.add_argument("--scores", action="store_true", help="also print the sampling loss")
     _add_training_options(comp)
     _add_sampling_options(comp)
@@ -454,16 +666,21 @@ def build_parser() -> argparse.ArgumentParser:
     g = comp.add_argument_group("several completions")
     g.add_argument("--samples", type=_count(1, MAX_SAMPLES), default=None, metavar="N",
                    help="draw N completions at once and write them as a TIFF stack (N, *shape), "
-                        "most probable first, printing each one's bits/dim")
+                        "most probable first, printing each one's bits/dim (default: one "
+                        "completion, not drawn unless --sample)")
     g.add_argument("--uncertainty", nargs=2, action=_Uncertainty, metavar=("KIND", "PATH"),
                    help="with --samples N >= 2: write the per-pixel disagreement of the "
                         "samples, KIND std or entropy, as a float32 TIFF")
+    g.add_argument("--mean", metavar="PATH",
+                   help="with --samples N >= 2: write the posterior mean (the pixel-wise "
+                        "average of the samples, in the image's dtype) as a PNG or TIFF")
     comp.set_defaults(run=cmd_complete)
 
     ev = sub.add_parser("evaluate", help="print the sampling loss of a model on an image")
-    ev.add_argument("image")
-    ev.add_argument("--model", required=True)
-    ev.add_argument("--keep-rows", type=int, required=True)
+    ev.add_argument("image", help="PNG or TIFF image")
+    ev.add_argument("--model", required=True, help="checkpoint to evaluate")
+    ev.add_argument("--keep-rows", type=int, required=True, metavar="N",
+                    help="rows kept from the top; the loss is over the rows below")
     ev.add_argument("--json", action="store_true", help="print every score as JSON")
     ev.set_defaults(run=cmd_evaluate)
     return parser

@@ -1,5 +1,6 @@
 """The command line, run as a user would: in a subprocess."""
 
+import argparse
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from napari_pixelrnn.core import (complete, evaluate, load_model, load_sample, s
                                   train, uncertainty)
 
 TINY = ("--steps", "3", "--hidden-size", "16", "--threads", "1")
+DENSE = ("--architecture", "dense")
 
 
 def run(*args, cwd=None):
@@ -24,19 +26,34 @@ def run(*args, cwd=None):
 
 
 @pytest.mark.slow
-def test_demo_trains_completes_and_writes_its_files(tmp_path):
+def test_demo_shows_the_reconstruction_and_an_honest_completion(tmp_path):
     result = run("demo", "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    horse = load_sample("horse")
-    completed = imread(tmp_path / "out" / "horse_completed.png")
-    assert completed.shape == horse.shape and completed.dtype == np.uint8
-    assert np.array_equal(completed[:128], horse[:128])
-    assert (completed[128:] == horse[128:]).mean() >= 0.99  # the lab note's experiment
-    panel = imread(tmp_path / "out" / "horse_side_by_side.png")
-    assert panel.shape == (256, 3 * 256 + 8, 3)
-    assert "bits/dim" in result.stdout and "pixel accuracy" in result.stdout
-    assert "teacher-forced" in result.stdout and "free-running" in result.stdout
-    assert (tmp_path / "out" / "horse.pixelrnn").stat().st_size > 0
+    out, horse = tmp_path / "out", load_sample("horse")
+    # (a) the lab note's experiment: a dense model that saw every row reproduces them
+    reconstruction = imread(out / "horse_reconstruction.png")
+    assert reconstruction.shape == horse.shape and reconstruction.dtype == np.uint8
+    assert np.array_equal(reconstruction[:128], horse[:128])
+    assert (reconstruction[128:] == horse[128:]).mean() >= 0.99
+    # (b) a Row LSTM that saw the rows above the cut only: its own lower half
+    completion = imread(out / "horse_completion.png")
+    assert completion.shape == horse.shape and np.array_equal(completion[:128], horse[:128])
+    assert set(np.unique(completion)) <= {0, 255}  # binary values, like (a)
+    reconstructor = load_model(out / "horse_reconstruction.pixelrnn")
+    assert getattr(reconstructor, "architecture", "dense") == "dense"
+    honest = load_model(out / "horse_completion.pixelrnn")
+    assert honest.architecture == "row-lstm"
+    assert np.array_equal(complete(honest, horse, 128), completion)
+    # original | masked | (a) | (b), 4 white pixels apart
+    panel = imread(out / "horse_side_by_side.png")
+    assert panel.shape == (256, 4 * 256 + 3 * 4, 3)
+    assert np.array_equal(panel[:, 2 * 260:2 * 260 + 256, 0], reconstruction)
+    assert np.array_equal(panel[:, 3 * 260:, 0], completion)
+    text = result.stdout
+    assert "(a) the lab note's reconstruction experiment" in text and "all 256 rows" in text
+    assert "(b) an honest completion" in text and "128 rows above the cut only" in text
+    assert text.count("bits/dim (model's 2 values)") == 2
+    assert text.count("pixel accuracy") == 2 and "teacher-forced" in text
 
 
 def test_train_then_complete_with_the_saved_model(tmp_path):
@@ -44,7 +61,8 @@ def test_train_then_complete_with_the_saved_model(tmp_path):
     image = ((((r + c) // 4) % 2) * 255).astype(np.uint8)
     imwrite(tmp_path / "in.png", image)
     trained = run("train", str(tmp_path / "in.png"), "-o", str(tmp_path / "m.pixelrnn"),
-                  "--keep-rows", "16", "--steps", "5", "--hidden-size", "16", "--binarize")
+                  "--keep-rows", "16", "--steps", "5", "--hidden-size", "16", "--binarize",
+                  *DENSE)
     assert trained.returncode == 0, trained.stderr
     done = run("complete", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.tif"),
                "--keep-rows", "16", "--model", str(tmp_path / "m.pixelrnn"), "--scores")
@@ -54,6 +72,31 @@ def test_train_then_complete_with_the_saved_model(tmp_path):
     scores = evaluate(load_model(tmp_path / "m.pixelrnn"), image, 16)
     assert f"{scores['teacher_forced_bits_per_dim']:.4f}" in done.stdout
     assert f"{scores['free_running_bits_per_dim']:.4f}" in done.stdout
+
+
+def test_a_row_lstm_trained_saved_and_used_by_the_cli(tmp_path):
+    r, c = np.mgrid[:32, :24]
+    image = ((((r + c) // 4) % 2) * 255).astype(np.uint8)
+    imwrite(tmp_path / "in.png", image)
+    options = ("--steps", "6", "--hidden-size", "8", "--kernel", "5", "--crop", "12", "--flip",
+               "--validation", "0.25", "--patience", "3", "--weight-decay", "0.01",
+               "--components", "2", "--threads", "1")
+    trained = run("train", "in.png", "-o", "m.pixelrnn", "--keep-rows", "20", *options,
+                  cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    model = load_model(tmp_path / "m.pixelrnn")
+    assert model.architecture == "row-lstm"
+    c = model.config
+    assert (c.hidden_size, c.kernel, c.values, c.components) == (8, 5, "mixture", 2)
+    core = train(image, keep_rows=20, steps=6, hidden_size=8, kernel=5, crop=12, flip=True,
+                 validation=0.25, patience=3, weight_decay=0.01, components=2, threads=1)
+    for name, value in core.state_dict().items():
+        assert np.array_equal(value.numpy(), model.state_dict()[name].numpy()), name
+    assert "validation" in trained.stderr and "bits/dim" in trained.stderr
+    done = run("complete", "in.png", "-o", "out.png", "--keep-rows", "20", "--model",
+               "m.pixelrnn", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert np.array_equal(imread(tmp_path / "out.png"), complete(core, image, 20))
 
 
 def stripes(height=16, width=20, shift=0):
@@ -74,7 +117,7 @@ def test_train_on_a_folder_with_levels_and_left_to_right_rows(tmp_path):
     for name, image in zip(("s2.png", "s0.png", "s1.png"), (images[2], images[0], images[1])):
         imwrite(folder / name, image)
     (folder / "notes.txt").write_text("not an image")
-    result = run("train", str(folder), "-o", str(tmp_path / "m.pixelrnn"), *TINY,
+    result = run("train", str(folder), "-o", str(tmp_path / "m.pixelrnn"), *TINY, *DENSE,
                  "--values", "levels", "--levels", "8", "--within-row", "autoregressive")
     assert result.returncode == 0, result.stderr
     model = load_model(tmp_path / "m.pixelrnn")
@@ -85,7 +128,7 @@ def test_train_on_a_folder_with_levels_and_left_to_right_rows(tmp_path):
     assert "training on 3 images" in result.stdout
     # the same weights as the core trained on the three images in sorted order
     core = train(images, steps=3, hidden_size=16, threads=1, values="levels", levels=8,
-                 within_row="autoregressive")
+                 within_row="autoregressive", architecture="dense")
     for name, value in core.state_dict().items():
         assert np.array_equal(value.numpy(), model.state_dict()[name].numpy()), name
 
@@ -95,14 +138,14 @@ def test_train_on_a_glob_pattern_expanded_by_the_cli(tmp_path):
     for k in range(2):
         tifffile.imwrite(tmp_path / "imgs" / f"r{k}.tif", ramp(shift=k))
     imwrite(tmp_path / "imgs" / "other.png", stripes())  # 20 wide, not matched
-    result = run("train", "imgs/r*.tif", "-o", "m.pixelrnn", *TINY, "--granularity", "pixel",
-                 cwd=tmp_path)  # quoted: the pattern reaches the CLI unexpanded
+    result = run("train", "imgs/r*.tif", "-o", "m.pixelrnn", *TINY, *DENSE, "--granularity",
+                 "pixel", cwd=tmp_path)  # quoted: the pattern reaches the CLI unexpanded
     assert result.returncode == 0, result.stderr
     model = load_model(tmp_path / "m.pixelrnn")
     assert (model.data.width, model.config.granularity, model.config.values) == (
         12, "pixel", "continuous")
     core = train([ramp(shift=0), ramp(shift=1)], steps=3, hidden_size=16, threads=1,
-                 granularity="pixel")
+                 granularity="pixel", architecture="dense")
     for name, value in core.state_dict().items():
         assert np.array_equal(value.numpy(), model.state_dict()[name].numpy()), name
 
@@ -112,7 +155,8 @@ def saved_model(tmp_path):
     """A tiny continuous model of a 16 x 12 ramp, saved and loaded back."""
     image = ramp()
     imwrite(tmp_path / "in.png", image)
-    save_model(train(image, steps=3, hidden_size=16, threads=1), tmp_path / "m.pixelrnn")
+    save_model(train(image, steps=3, hidden_size=16, threads=1, architecture="dense"),
+               tmp_path / "m.pixelrnn")
     return image, load_model(tmp_path / "m.pixelrnn")
 
 
@@ -210,7 +254,7 @@ def files(folder):
     (["complete", "in.png", "-o", "x.png", "--keep-rows", "99", "--steps", "1"], "keep_rows=99"),
     (["complete", "in.png", "-o", "x.png", "--keep-rows", "4", "--model", "in.png"],
      "not a napari-pixelrnn checkpoint"),
-    (["train", "in.png", "-o", "m", "--cell", "cnn"], "Unknown cell"),
+    (["train", "in.png", "-o", "m", "--cell", "cnn", *DENSE], "Unknown cell"),
     (["train", "in.jpg", "-o", "m"], "accepted are .png, .tif, .tiff"),
     (["train", "in.png", "wide.png", "-o", "m", "--steps", "1"],
      "image 1 is 9 wide with 1 channel(s), uint8. Crop or convert them first (heights may "
@@ -237,7 +281,8 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(tmp_path, args, mess
     (["train", "in.png", "-o", "m", "--values", "levels", "--binarize"],
      "binarize=True makes the image binary, but values='levels' models intensities"),
     (["train", "in.png", "-o", "m", "--values", "ternary"], "argument --values: invalid choice"),
-    (["train", "in.png", "-o", "m", "--granularity", "pixel", "--within-row", "autoregressive"],
+    (["train", "in.png", "-o", "m", "--granularity", "pixel", "--within-row", "autoregressive",
+      *DENSE],
      "within_row='autoregressive' has no meaning with granularity='pixel'"),
     (["complete", "in.png", "-o", "x.tif", "--keep-rows", "4", "--samples", "0"],
      "argument --samples: must be a whole number from 1 to 1000, got '0'"),
@@ -251,6 +296,34 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(tmp_path, args, mess
      "temperature must be a number from 0 to 100, got -1.0."),
     (["complete", "in.png", "-o", "in.png", "--keep-rows", "4", "--steps", "1"],
      "The output in.png is an input file"),
+    (["complete", "in.png", "-o", "x.tif", "--keep-rows", "4", "--mean", "m.png"],
+     "--mean averages several drawn completions: add --samples N with N >= 2."),
+    (["complete", "in.png", "-o", "x.tif", "--keep-rows", "4", "--samples", "1", "--mean",
+      "m.png"], "--mean averages several drawn completions: add --samples N with N >= 2."),
+    (["complete", "in.png", "-o", "x.tif", "--keep-rows", "4", "--samples", "2", "--mean",
+      "x.tif"], "-o and --mean both name x.tif: use two files."),
+    (["complete", "in.png", "-o", "x.tif", "--keep-rows", "4", "--samples", "2", "--mean",
+      "m.tif", "--uncertainty", "std", "m.tif"], "--uncertainty and --mean both name m.tif"),
+    (["complete", "in.png", "-o", "x.tif", "--keep-rows", "4", "--samples", "2", "--mean",
+      "m.jpg"], "Cannot write the posterior mean to m.jpg"),
+    (["complete", "in.png", "-o", "x.tif", "--keep-rows", "4", "--samples", "2", "--mean",
+      "in.png"], "The output in.png is an input file"),
+    (["train", "in.png", "-o", "m", "--kernel", "5", *DENSE],
+     "--kernel is a row-lstm option; this is --architecture dense"),
+    (["train", "in.png", "-o", "m", "--flip", "--validation", "0", *DENSE],
+     "--flip is a row-lstm option; this is --architecture dense"),
+    (["train", "in.png", "-o", "m", "--cell", "gru"],
+     "--cell is a dense option; this is --architecture row-lstm (add --architecture dense"),
+    (["train", "in.png", "-o", "m", "--no-batch-norm"], "--no-batch-norm is a dense option"),
+    (["train", "in.png", "-o", "m", "--architecture", "conv"],
+     "argument --architecture: invalid choice: 'conv'"),
+    (["train", "in.png", "-o", "m", "--components", "3", "--values", "levels"],
+     "--components 3 applies to --values mixture, not --values levels."),
+    (["complete", "in.png", "-o", "x.png", "--keep-rows", "4", "--model", "m.pixelrnn",
+      "--train-on-all-rows"], "--train-on-all-rows trains a new model; with --model nothing"),
+    (["complete", "in.png", "-o", "x.png", "--keep-rows", "4", "--keep-rows-only",
+      "--train-on-all-rows"], "--keep-rows-only and --train-on-all-rows contradict each other"),
+    (["demo", "--architecture", "dense"], "unrecognized arguments: --architecture dense"),
 ])
 def test_bad_new_options_are_one_line_errors_in_process(tmp_path, monkeypatch, capsys, args,
                                                         message):
@@ -273,11 +346,186 @@ def test_batch_size_reaches_training(tmp_path, monkeypatch, capsys):
     stack = np.stack([stripes(shift=k) for k in range(6)])
     tifffile.imwrite(tmp_path / "stack.tif", stack)
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["train", "stack.tif", "-o", "m.pixelrnn", *TINY, "--batch-size", "2"]) == 0
+    assert cli.main(["train", "stack.tif", "-o", "m.pixelrnn", *TINY, *DENSE,
+                     "--batch-size", "2"]) == 0
     model = load_model(tmp_path / "m.pixelrnn")
-    two = train(stack, steps=3, hidden_size=16, threads=1, batch_size=2)
-    six = train(stack, steps=3, hidden_size=16, threads=1, batch_size=6)
+    two = train(stack, steps=3, hidden_size=16, threads=1, batch_size=2, architecture="dense")
+    six = train(stack, steps=3, hidden_size=16, threads=1, batch_size=6, architecture="dense")
     for name, value in two.state_dict().items():
         assert np.array_equal(value.numpy(), model.state_dict()[name].numpy()), name
     assert any(not np.array_equal(v.numpy(), six.state_dict()[k].numpy())
                for k, v in two.state_dict().items())
+
+
+# -- architectures, honest defaults, the posterior mean ------------------------------------
+
+
+def test_every_training_setting_has_an_option_with_help_and_the_core_defaults():
+    """Settings flow one way: each TrainConfig field is an option of train and complete,
+    its choices are the core's, and the help shows the core's defaults."""
+    from dataclasses import fields
+
+    from napari_pixelrnn.core import TrainConfig
+    from napari_pixelrnn.core.training import ARCHITECTURE_DEFAULTS, ARCHITECTURES
+    from napari_pixelrnn.core.values import VALUE_KINDS
+
+    parser = cli.build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name in ("train", "complete"):
+        actions = {a.dest: a for a in commands[name]._actions}
+        assert {f.name for f in fields(TrainConfig)} <= set(actions), name
+        assert tuple(actions["architecture"].choices) == ARCHITECTURES
+        assert actions["architecture"].default == TrainConfig().architecture == "row-lstm"
+        assert tuple(actions["values"].choices) == VALUE_KINDS and "mixture" in VALUE_KINDS
+        for setting in ("hidden_size", "steps", "lr"):
+            assert actions[setting].default is None
+            for arch, defaults in ARCHITECTURE_DEFAULTS.items():
+                assert f"{arch} {defaults[setting]:g}" in actions[setting].help, setting
+        for action in commands[name]._actions:  # help for every argument but the retired one
+            assert action.help, action.dest
+        if name == "complete":
+            assert actions["keep_rows_only"].help == argparse.SUPPRESS
+    for command in commands.values():
+        assert all(action.help for action in command._actions
+                   if action.dest != "keep_rows_only"), command.prog
+
+
+def parsed_settings(*args):
+    return cli._training_settings(cli.build_parser().parse_args(
+        ["train", "in.png", "-o", "m", *args]))
+
+
+def test_options_given_are_the_settings_and_the_rest_is_left_to_the_core():
+    assert parsed_settings() == {"architecture": "row-lstm", "values": None}
+    assert parsed_settings("--kernel", "5", "--crop", "16", "--flip", "--validation", "0.2",
+                           "--patience", "2", "--weight-decay", "0.01", "--values", "mixture",
+                           "--components", "3", "--steps", "40", "--lr", "0.01",
+                           "--hidden-size", "8", "--dropout", "0.1") == {
+        "architecture": "row-lstm", "kernel": 5, "crop": 16, "flip": True, "validation": 0.2,
+        "patience": 2, "weight_decay": 0.01, "values": "mixture", "components": 3,
+        "steps": 40, "lr": 0.01, "hidden_size": 8, "dropout": 0.1}
+    assert parsed_settings(*DENSE, "--cell", "gru", "--no-batch-norm", "--mode",
+                           "many-to-one", "--bidirectional", "--context", "4",
+                           "--within-row", "autoregressive") == {
+        "architecture": "dense", "values": None, "cell": "gru", "batch_norm": False,
+        "mode": "many-to-one", "bidirectional": True, "context": 4,
+        "within_row": "autoregressive"}
+
+
+def stepped(image):
+    """Rows below the cut (8) unlike the rows above."""
+    changed = image.copy()
+    changed[8:] = 255 - changed[8:]
+    return changed
+
+
+def complete_in_process(tmp_path, monkeypatch, capsys, image, *args):
+    imwrite(tmp_path / "in.png", image)
+    monkeypatch.chdir(tmp_path)
+    status = cli.main(["complete", "in.png", "-o", "out.tif", "--keep-rows", "8",
+                       "--steps", "4", "--hidden-size", "8", "--threads", "1", *args])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    return tifffile.imread(tmp_path / "out.tif"), out, err
+
+
+@pytest.mark.parametrize("architecture", ["row-lstm", "dense"])
+def test_complete_trains_on_the_kept_rows_only_by_default(tmp_path, monkeypatch, capsys,
+                                                          architecture):
+    image = ramp()
+    done, out, _ = complete_in_process(tmp_path, monkeypatch, capsys, image,
+                                       "--architecture", architecture)
+    model = train(image, keep_rows=8, steps=4, hidden_size=8, threads=1,
+                  architecture=architecture)
+    assert np.array_equal(done, complete(model, image, 8))
+    # the rows below the cut are never read: other rows there, the same completion
+    again, _, _ = complete_in_process(tmp_path, monkeypatch, capsys, stepped(image),
+                                      "--architecture", architecture)
+    assert np.array_equal(again[8:], done[8:])
+    assert "reconstruction" not in out
+
+
+def test_train_on_all_rows_is_the_reconstruction_experiment_and_says_so(tmp_path, monkeypatch,
+                                                                         capsys):
+    image = ramp()
+    done, out, _ = complete_in_process(tmp_path, monkeypatch, capsys, image, *DENSE,
+                                       "--train-on-all-rows")
+    model = train(image, steps=4, hidden_size=8, threads=1, architecture="dense")
+    assert np.array_equal(done, complete(model, image, 8))
+    line, = [x for x in out.splitlines() if x.startswith("training on all rows")]
+    assert line == ("training on all rows, the 8 it completes included: the lab note's "
+                    "reconstruction experiment (the model sees the rows it completes)")
+    other, _, _ = complete_in_process(tmp_path, monkeypatch, capsys, stepped(image), *DENSE,
+                                      "--train-on-all-rows")
+    assert not np.array_equal(other[8:], done[8:])  # it learned the rows it completes
+
+
+def test_keep_rows_only_is_retired_with_a_note(tmp_path, monkeypatch, capsys):
+    image = ramp()
+    done, _, err = complete_in_process(tmp_path, monkeypatch, capsys, image, *DENSE)
+    again, _, err_retired = complete_in_process(tmp_path, monkeypatch, capsys, image, *DENSE,
+                                                "--keep-rows-only")
+    assert np.array_equal(again, done)
+    notes = [x for x in err_retired.splitlines() if x.startswith("note:")]
+    assert notes == [("note: --keep-rows-only is no longer needed: training sees only the "
+                      "rows above --keep-rows by default (--train-on-all-rows for every row)")]
+    assert "note:" not in err
+    assert "--keep-rows-only" not in cli.build_parser()._subparsers._group_actions[0].choices[
+        "complete"].format_help()
+
+
+def test_mean_writes_the_posterior_mean_of_the_samples(tmp_path, saved_model):
+    image, model = saved_model
+    result = run("complete", "in.png", "-o", "out.tif", "--keep-rows", "6", "--model",
+                 "m.pixelrnn", "--samples", "5", "--seed", "3", "--mean", "mean.png",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    drawn = complete(model, image, 6, samples=5, seed=3)
+    mean = imread(tmp_path / "mean.png")
+    assert mean.dtype == np.uint8 and mean.shape == image.shape
+    assert np.array_equal(mean, drawn.mean())
+    assert np.array_equal(mean, np.round(drawn.images.astype(float).mean(0)).astype(np.uint8))
+    assert np.array_equal(mean[:6], image[:6])
+    assert not any(np.array_equal(mean, one) for one in drawn.images)  # no draw is the mean
+    assert ("wrote mean.png: the posterior mean of the 5 completions (their pixel-wise "
+            "average, uint8)") in result.stdout
+
+
+def progress(step, loss, validation=None, best=None, steps=100):
+    from napari_pixelrnn.core import TrainProgress
+
+    return TrainProgress(step, steps, loss, None, validation, best)
+
+
+def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
+    report = cli._TrainingReport()
+    report(progress(1, np.log(2) * 3.0, validation=2.5, best=1))
+    report(progress(2, np.log(2) * 2.0))
+    report(progress(3, np.log(2) * 1.5, validation=2.75, best=1))
+    report(progress(4, np.log(2) * 1.25))  # the core stopped here (patience)
+    report.finish()
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith("1/100 loss 3.0000 bits/dim, validation 2.5000 bits/dim "
+                           "(step 1; best: step 1)")
+    assert err[-2] == ("training stopped early at step 4 of 100: the validation loss stopped "
+                       "improving (--patience)")
+    assert err[-1] == ("kept the weights of step 1, the best on the validation rows "
+                       "(2.5000 bits/dim)")
+    report = cli._TrainingReport()  # dense: no validation, no notes
+    report(progress(100, np.log(2) * 0.5))
+    report.finish()
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["training [" + "#" * 30 + "] 100/100 loss 0.5000 bits/dim"]
+
+
+def test_the_progress_line_of_a_real_run(tmp_path, monkeypatch, capsys):
+    image = ramp()
+    updates = []
+    train(image, keep_rows=8, steps=6, hidden_size=8, threads=1, progress=updates.append)
+    _, _, err = complete_in_process(tmp_path, monkeypatch, capsys, image, "--steps", "6")
+    last = updates[-1]
+    line = [x for x in err.splitlines() if x.startswith("training [")][-1]
+    assert f"{last.step}/6 loss {last.loss_bits_per_dim:.4f} bits/dim" in line
+    measured = [u for u in updates if u.validation_bits_per_dim is not None]
+    assert measured  # the row-lstm validates by default
+    assert f"validation {measured[-1].validation_bits_per_dim:.4f} bits/dim" in line
