@@ -35,6 +35,8 @@ from .gui.conftest import train as train_in_widget
 ALL = ("core", "cli", "widget")
 TINY = dict(steps=2, hidden_size=4, seed=0)
 TINY_CLI = ("--steps", "2", "--hidden-size", "4", "--seed", "0")
+DENSE = {"architecture": "dense"}  # cases about the lab note's model
+DENSE_CLI = ("--architecture", "dense")
 
 # What the widget does with a bad case, when it is not an error notification:
 NOT_OFFERED = "not offered"  # the layer never appears in the layer picker
@@ -116,25 +118,40 @@ CASES = [
     Case("--keep-rows 2.5", ramp, "argument --keep-rows: invalid int value: '2.5'",
          ("cli",), keep=2.5),
     Case("training on 1 kept row", ramp, "Training needs at least 2 rows to keep", keep=1,
-         settings={"keep_rows": 1}, cli=("--keep-rows-only",)),  # the widget's default
-    # models that do not fit the image
+         settings={"keep_rows": 1}),  # the default of the CLI and the widget
+    # models that do not fit the image: a dense model is bound to its width and channels,
     Case("model of another width", lambda: ramp(8, 5), "trained on images 6 pixels wide",
-         model_on=ramp),
+         model_on=ramp, settings=DENSE),
     Case("RGB model, RGBA image", lambda: colour(4),
-         "trained on images 31 pixels wide with 3 channel(s)", model_on=lambda: colour(3)),
+         "trained on images 31 pixels wide with 3 channel(s)", model_on=lambda: colour(3),
+         settings=DENSE),
     Case("RGB model, gray image", lambda: ramp(33, 31),
-         "trained on images 31 pixels wide with 3 channel(s)", model_on=lambda: colour(3)),
+         "trained on images 31 pixels wide with 3 channel(s)", model_on=lambda: colour(3),
+         settings=DENSE),
     Case("gray model, RGB image", lambda: colour(3),
-         "trained on images 31 pixels wide with 1 channel(s)", model_on=lambda: ramp(33, 31)),
+         "trained on images 31 pixels wide with 1 channel(s)", model_on=lambda: ramp(33, 31),
+         settings=DENSE),
+    # a Row LSTM to its channels only
+    Case("Row LSTM of another width", lambda: ramp(8, 5), None, model_on=ramp),
+    Case("Row LSTM, RGB model, RGBA image", lambda: colour(4)[:, :20],
+         "trained on images with 3 channel(s)", model_on=lambda: colour(3)),
     # settings
     Case("unknown keyword", ramp, "Unknown training setting(s) colour", ("core",),
          settings={"colour": True}),
     Case("unknown option", ramp, "unrecognized arguments: --colour", ("cli",),
          cli=("--colour",)),
-    Case("cell 'cnn'", ramp, "Unknown cell 'cnn'", settings={"cell": "cnn"},
-         cli=("--cell", "cnn"), gui=FORM_REFUSES),
+    Case("cell 'cnn'", ramp, "Unknown cell 'cnn'", settings={**DENSE, "cell": "cnn"},
+         cli=("--cell", "cnn", *DENSE_CLI), gui=FORM_REFUSES),
     Case("mode 'one-to-one'", ramp, "Unknown mode 'one-to-one'",
-         settings={"mode": "one-to-one"}, cli=("--mode", "one-to-one"), gui=FORM_REFUSES),
+         settings={**DENSE, "mode": "one-to-one"}, cli=("--mode", "one-to-one", *DENSE_CLI),
+         gui=FORM_REFUSES),
+    Case("dense setting, Row LSTM", ramp, "setting(s) of the dense architecture",
+         ("core",), settings={"cell": "gru"}),
+    Case("--cell, Row LSTM", ramp, "--cell is a dense option", ("cli",), cli=("--cell", "gru")),
+    Case("even kernel", ramp, "kernel must be odd", ("core", "cli"), settings={"kernel": 4},
+         cli=("--kernel", "4")),
+    Case("architecture 'conv'", ramp, "architecture", ("core", "cli"),
+         settings={"architecture": "conv"}, cli=("--architecture", "conv")),
 ]
 
 
@@ -187,7 +204,7 @@ def widget(qtbot):
     canvas); tests/gui run the widget in real viewers, opened through the manifest."""
     widget = PixelRNNWidget(ViewerModel())
     qtbot.addWidget(widget)
-    tiny(widget, steps=2)
+    tiny(widget, steps=2, architecture="row-lstm")  # the default, as in the core and CLI
     widget.settings.hidden_size.value = 4
     yield widget
     wait_idle(qtbot, widget)
@@ -211,6 +228,9 @@ def test_widget(case, widget, qtbot, notes):  # noqa: F811 (notes is a fixture)
 
 
 def check_widget(case, widget, layer, qtbot, notes):
+    if "architecture" in case.settings:  # the widget is dense unless a case says
+        tiny(widget, steps=2, architecture=case.settings["architecture"])
+        widget.settings.hidden_size.value = 4
     if case.gui == NOT_OFFERED:
         assert not widget.layer_combo.choices
         widget.train_button.native.click()
@@ -224,6 +244,8 @@ def check_widget(case, widget, layer, qtbot, notes):
         assert value != case.keep and isinstance(value, int) and 1 <= value <= 7
     elif case.gui == FORM_REFUSES:
         for name, value in case.settings.items():
+            if name == "architecture":
+                continue
             with pytest.raises(ValueError, match="not a valid choice"):
                 getattr(widget.settings, name).value = value
     elif case.error is None:
@@ -266,7 +288,7 @@ def start_cli(case: Case, folder: Path, pool: ThreadPoolExecutor) -> CliRun:
     args = ["complete", "in.tif", "-o", "out.tif", f"--keep-rows={case.keep}", *TINY_CLI,
             *case.cli]
     if case.model_on is not None:
-        save_model(train(case.model_on(), **TINY), folder / "model.pixelrnn")
+        save_model(train(case.model_on(), **TINY, **case.settings), folder / "model.pixelrnn")
         args += ["--model", "model.pixelrnn"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # see tests/conftest.py
     result = pool.submit(subprocess.run, [sys.executable, "-m", "napari_pixelrnn", *args],

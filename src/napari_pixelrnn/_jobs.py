@@ -51,6 +51,7 @@ class CompletionRequest:
     temperature: float = 1.0  # randomness of draws (0 = deterministic)
     seed: int = 0  # seed of the whole batch of draws
     uncertainty: str | None = None  # "std" or "entropy" across samples (needs samples >= 2)
+    mean: bool = False  # also the posterior mean of the samples (needs samples >= 2)
 
     @property
     def draws(self) -> bool:
@@ -66,6 +67,7 @@ class Completed:
     drift: str | None  # core.drift_warning's text, or None
     ranked: Completions | None = None  # the drawn completions, most probable first
     uncertainty: np.ndarray | None = None  # per value, across the samples
+    mean: np.ndarray | None = None  # the posterior mean of the samples (Completions.mean)
 
 
 def warm_up_torch() -> None:
@@ -73,7 +75,8 @@ def warm_up_torch() -> None:
     optimizer imports torch._dynamo and sympy: about 1.5 s here) is loaded when the dock
     opens. Imports hold the GIL: inside the first real training they froze the GUI for
     up to 0.4 s at a time."""
-    for _ in train_steps(np.zeros((3, 2), np.float32), TrainConfig(steps=1, hidden_size=1)):
+    for _ in train_steps(np.zeros((3, 2), np.float32),
+                         TrainConfig(architecture="dense", steps=1, hidden_size=1)):
         pass
 
 
@@ -102,10 +105,12 @@ def completion(model: GenModel, image: np.ndarray, request: CompletionRequest
             # A deterministic completion is the one the sampling loss scores: reuse it.
             scores = evaluate(model, image, request.keep_rows,
                               completed=None if request.draws else done)
-            spread = None
+            spread = mean = None
             if request.uncertainty and ranked is not None and request.samples >= 2:
                 spread = uncertainty(ranked.images, request.uncertainty)
-            return Completed(scores, drift_warning(scores), ranked, spread)
+            if request.mean and ranked is not None and request.samples >= 2:
+                mean = ranked.mean()
+            return Completed(scores, drift_warning(scores), ranked, spread, mean)
     except PixelRNNError as exc:
         return Failed(str(exc))
 

@@ -1,4 +1,4 @@
-"""The live training-loss plot (pyqtgraph)."""
+"""The live loss plot (pyqtgraph): the training loss and the validation loss."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import numpy as np
 import pyqtgraph as pg
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-LOSS_UNITS = "nats/value"  # the core's teacher-forced loss is a mean NLL in nats per value
+# Both curves are mean negative log-likelihoods per value in bits (the core's
+# TrainProgress.loss_bits_per_dim and validation_bits_per_dim).
+LOSS_UNITS = "bits/dim"
 
 
 class LossPlot(QWidget):
-    """Loss per training step; :meth:`add` appends one point."""
+    """Loss per training step, and the validation loss on the steps that measured it;
+    :meth:`add` appends one step."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -20,23 +23,48 @@ class LossPlot(QWidget):
         self._plot.setLabel("left", f"loss ({LOSS_UNITS})")
         self._plot.getAxis("left").enableAutoSIPrefix(False)  # no "(x0.001)" on the units
         self._plot.showGrid(x=True, y=True, alpha=0.2)
-        self._curve = self._plot.plot(pen=pg.mkPen("#ffa31a", width=2))
+        self._plot.addLegend(offset=(-10, 10))  # top right
+        self._curve = self._plot.plot(pen=pg.mkPen("#ffa31a", width=2), name="training")
+        self._validation_curve = self._plot.plot(
+            pen=pg.mkPen("#3daee9", width=2), symbol="o", symbolSize=5,
+            symbolBrush="#3daee9", name="validation")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._plot)
         self._steps: list[int] = []
         self._losses: list[float] = []
+        self._validation_steps: list[int] = []
+        self._validation_losses: list[float] = []
 
     def reset(self) -> None:
-        self._steps.clear()
-        self._losses.clear()
+        for points in (self._steps, self._losses, self._validation_steps,
+                       self._validation_losses):
+            points.clear()
         self._curve.setData([], [])
+        self._validation_curve.setData([], [])
 
-    def add(self, step: int, loss: float) -> None:
+    def add(self, step: int, loss: float, validation: float | None = None) -> None:
+        """One step's training loss, and its validation loss if it was measured."""
         self._steps.append(step)
         self._losses.append(loss)
         self._curve.setData(self._steps, self._losses)
+        if validation is not None:
+            self._validation_steps.append(step)
+            self._validation_losses.append(validation)
+            self._validation_curve.setData(self._validation_steps, self._validation_losses)
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
-        """The plotted (steps, losses)."""
+        """The plotted training (steps, losses)."""
         return np.array(self._steps), np.array(self._losses)
+
+    def validation_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The plotted validation (steps, losses)."""
+        return np.array(self._validation_steps), np.array(self._validation_losses)
+
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """What pyqtgraph draws, by legend name (for tests)."""
+        return {curve.name(): tuple(np.asarray(a) for a in curve.getData())
+                for curve in (self._curve, self._validation_curve)}
+
+    def axis_label(self) -> str:
+        return self._plot.getAxis("left").labelText

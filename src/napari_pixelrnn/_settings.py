@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
 
+from ._architectures import ONLY_FOR, owner
 from ._jobs import GUI_TORCH_THREADS, CompletionRequest
 from .core import TrainConfig
 from .core.device import available_devices
+from .core.training import ARCHITECTURE_DEFAULTS
 
 DEFAULTS = TrainConfig()  # one source of truth for the defaults: the core's config
+ARCH_NAMES = {"row-lstm": "Row LSTM", "dense": "dense"}
+# values=None in the core: what each architecture models intensities with
+INTENSITIES = {"row-lstm": "mixture", "dense": "continuous"}
 BIDIRECTIONAL_WHY = (
     "Only with mode many-to-one. In many-to-many mode the backward direction would read "
     "the rows below each position, so the model would see the row it has to predict."
@@ -24,11 +29,22 @@ class ModelSettings:
     """Network and training settings: a ``basic`` form and a foldable ``advanced`` one."""
 
     def __init__(self):
+        arch = DEFAULTS.architecture
+        self.architecture = ComboBox(
+            label="Architecture", value=arch,
+            choices=[("Row LSTM (the paper)", "row-lstm"), ("dense (the lab note)", "dense")],
+            tooltip="Row LSTM: small weights shared by every column, trained on crops of "
+                    "the kept rows; it completes rows it has not seen. Dense: one weight per "
+                    "column; it reproduces rows it was trained on (the lab note's "
+                    "reconstruction experiment).")
+        defaults = ARCHITECTURE_DEFAULTS[arch]
         self.hidden_size = SpinBox(label="Hidden size", min=1, max=8192,
-                                   value=DEFAULTS.hidden_size,
-                                   tooltip="RNN units; more can memorize more rows.")
+                                   value=defaults["hidden_size"],
+                                   tooltip="Dense: RNN units, more can memorize more rows. "
+                                           "Row LSTM: features per pixel.")
         self.cell = ComboBox(label="Cell", value=DEFAULTS.cell,
-                             choices=[("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn")])
+                             choices=[("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn")],
+                             tooltip="The recurrent cell that reads the rows.")
         self.mode = ComboBox(
             label="Mode", value=DEFAULTS.mode,
             choices=["many-to-many", "many-to-one"],
@@ -38,13 +54,33 @@ class ModelSettings:
                                tooltip="many-to-one: how many previous rows the window holds.")
         self.bidirectional = CheckBox(label="Bidirectional", value=DEFAULTS.bidirectional)
         self.values = ComboBox(
-            label="Values", value="continuous",
+            label="Values", value=INTENSITIES[arch],
             choices=[("binary (0/1)", "binary"), ("continuous intensities", "continuous"),
-                     ("K levels", "levels")],
+                     ("K levels", "levels"), ("mixture of logistics", "mixture")],
             tooltip="What the model predicts for each value: binary (the image is "
-                    "binarized), a continuous intensity, or one of K intensity levels.")
+                    "binarized), a continuous intensity (one discretized logistic), one of "
+                    "K intensity levels, or a mixture of discretized logistics.")
         self.levels = SpinBox(label="Levels (K)", min=2, max=256, value=DEFAULTS.levels,
                               tooltip="Values 'K levels': intensities in the softmax.")
+        self.components = SpinBox(label="Components", min=1, max=32,
+                                  value=DEFAULTS.components,
+                                  tooltip="Values 'mixture': logistics per value.")
+        self.kernel = SpinBox(label="Kernel", min=1, max=31, step=2, value=DEFAULTS.kernel,
+                              tooltip="Row LSTM: input-to-state kernel along the row (odd).")
+        self.crop = SpinBox(label="Crop", min=2, max=4096, value=DEFAULTS.crop,
+                            tooltip="Row LSTM: each training sequence is a random crop x "
+                                    "crop patch of the kept rows.")
+        self.flip = CheckBox(label="Mirrored crops", value=DEFAULTS.flip,
+                             tooltip="Row LSTM: also train on mirrored crops (for "
+                                     "mirror-symmetric images).")
+        self.validation = FloatSpinBox(
+            label="Validation share", min=0.0, max=0.5, step=0.05, value=DEFAULTS.validation,
+            tooltip="Row LSTM: share of the kept rows (the last ones) held out to validate "
+                    "on; training keeps the best weights and stops early when they stop "
+                    "improving. 0 = no validation.")
+        self.patience = SpinBox(label="Patience", min=0, max=100_000, value=DEFAULTS.patience,
+                                tooltip="Row LSTM: validations without improvement before "
+                                        "training stops early (0 = never).")
         self.binarize = ComboBox(
             label="Binarize", value="off",
             choices=[("no (intensities)", "off"), ("Otsu threshold", "otsu"),
@@ -53,20 +89,27 @@ class ModelSettings:
                     "binary values, and binary values need a threshold.")
         self.threshold = FloatSpinBox(label="Threshold", min=0.01, max=0.99, step=0.01,
                                       value=0.5, tooltip="On intensities scaled to [0, 1].")
-        self.steps = SpinBox(label="Steps", min=1, max=1_000_000, value=DEFAULTS.steps)
-        self.basic = Container(widgets=[self.hidden_size, self.cell, self.mode, self.context,
-                                        self.bidirectional, self.values, self.levels,
-                                        self.binarize, self.threshold, self.steps])
+        self.steps = SpinBox(label="Steps", min=1, max=1_000_000, value=defaults["steps"],
+                             tooltip="Optimizer steps (the Row LSTM may stop earlier).")
+        self.basic = Container(widgets=[
+            self.architecture, self.hidden_size, self.cell, self.mode, self.context,
+            self.bidirectional, self.crop, self.validation, self.patience, self.values,
+            self.levels, self.components, self.binarize, self.threshold, self.steps])
 
         self.num_layers = SpinBox(label="Layers", min=1, max=16, value=DEFAULTS.num_layers)
         self.dropout = FloatSpinBox(label="Dropout", min=0.0, max=0.95, step=0.05,
                                     value=DEFAULTS.dropout,
-                                    tooltip="Between stacked layers (needs layers > 1).")
+                                    tooltip="Dense: between stacked layers (needs layers > 1). "
+                                            "Row LSTM: on the row state.")
         self.batch_norm = CheckBox(label="Batch norm", value=DEFAULTS.batch_norm)
         self.lr = FloatSpinBox(label="Learning rate", min=0.0001, max=1.0, step=0.0005,
-                               value=DEFAULTS.lr)
+                               value=defaults["lr"])
+        self.weight_decay = FloatSpinBox(label="Weight decay", min=0.0, max=9.99, step=0.001,
+                                         value=DEFAULTS.weight_decay,
+                                         tooltip="AdamW decoupled weight decay.")
         self.batch_size = SpinBox(label="Batch size", min=1, max=4096, value=DEFAULTS.batch_size,
-                                  tooltip="Slices per step (many-to-one: 4x as many windows).")
+                                  tooltip="Slices (Row LSTM: crops) per step; many-to-one "
+                                          "takes 4x as many windows.")
         self.seed = SpinBox(label="Seed", min=0, max=MAX_SEED, value=DEFAULTS.seed)
         self.device = ComboBox(label="Device", choices=available_devices(), value="auto")
         self.within_row = ComboBox(
@@ -80,15 +123,31 @@ class ModelSettings:
             choices=[("one row", "row"), ("one pixel", "pixel")],
             tooltip="What one RNN step reads. One pixel: grayscale images of at most "
                     "128 x 128 pixels (slow).")
-        self.advanced = Container(widgets=[self.num_layers, self.dropout, self.batch_norm,
-                                           self.within_row, self.granularity, self.lr,
-                                           self.batch_size, self.seed, self.device])
+        self.advanced = Container(widgets=[
+            self.kernel, self.flip, self.num_layers, self.dropout, self.batch_norm,
+            self.within_row, self.granularity, self.lr, self.weight_decay, self.batch_size,
+            self.seed, self.device])
+        self._tooltips = {name: getattr(self, name).tooltip or ""
+                          for names in ONLY_FOR.values() for name in names}
+        self._architecture = arch  # the one whose defaults the form shows
 
+        self.architecture.changed.connect(self._on_architecture)
         self.values.changed.connect(self._on_values)
         self.binarize.changed.connect(self._on_binarize)
         self.mode.changed.connect(self._sync_enabled)
         self.granularity.changed.connect(self._sync_enabled)
         self.num_layers.changed.connect(self._sync_enabled)
+        self._sync_enabled()
+
+    def _on_architecture(self, *_) -> None:
+        """Show the new architecture's defaults where they differ (hidden size, steps,
+        learning rate; the intensity model if it was the old one's)."""
+        old, new = self._architecture, self.architecture.value
+        self._architecture = new
+        for name, value in ARCHITECTURE_DEFAULTS[new].items():
+            getattr(self, name).value = value
+        if self.values.value == INTENSITIES[old]:
+            self.values.value = INTENSITIES[new]
         self._sync_enabled()
 
     def _on_values(self, *_) -> None:
@@ -103,41 +162,51 @@ class ModelSettings:
         if self.binarize.value != "off":
             self.values.value = "binary"
         elif self.values.value == "binary":
-            self.values.value = "continuous"
+            self.values.value = INTENSITIES[self.architecture.value]
         self._sync_enabled()
 
     def _sync_enabled(self, *_) -> None:
-        """Enable only the settings that apply; say why bidirectional is off."""
+        """Enable only the settings that apply: the other architecture's are greyed out
+        (their tooltip says whose they are); say why bidirectional is off."""
+        arch = self.architecture.value
         window = self.mode.value == "many-to-one"
-        self.context.enabled = window
         if not window:
             self.bidirectional.value = False
-        self.bidirectional.enabled = window
-        self.bidirectional.tooltip = (
-            "Read each window of previous rows in both directions." if window
-            else BIDIRECTIONAL_WHY)
-        self.threshold.enabled = self.binarize.value == "fixed"
-        self.dropout.enabled = self.num_layers.value > 1
-        self.levels.enabled = self.values.value == "levels"
         pixels = self.granularity.value == "pixel"
         if pixels:  # one value per step: nothing to its left within the step
             self.within_row.value = "independent"
-        self.within_row.enabled = not pixels
+        applies = {"context": window, "bidirectional": window, "within_row": not pixels}
+        for name, tooltip in self._tooltips.items():
+            widget, mine = getattr(self, name), owner(name) == arch
+            widget.enabled = mine and applies.get(name, True)
+            widget.tooltip = tooltip if mine else (
+                f"{ARCH_NAMES[owner(name)]} architecture only. {tooltip}".strip())
+        if arch == "dense":
+            self.bidirectional.tooltip = (
+                "Read each window of previous rows in both directions." if window
+                else BIDIRECTIONAL_WHY)
+        self.threshold.enabled = self.binarize.value == "fixed"
+        self.dropout.enabled = self.num_layers.value > 1 or arch == "row-lstm"
+        self.levels.enabled = self.values.value == "levels"
+        self.components.enabled = self.values.value == "mixture"
 
     def train_config(self, keep_rows: int | None, rgb: bool) -> TrainConfig:
-        """The training settings; ``keep_rows`` None trains on the whole image."""
+        """The training settings; ``keep_rows`` None trains on the whole image. The other
+        architecture's settings (greyed out) stay at the core's defaults."""
         binarize = {"off": False, "otsu": True}.get(self.binarize.value,
                                                     float(self.threshold.value))
+        arch = self.architecture.value
+        own = {name: getattr(self, name).value for name in ONLY_FOR[arch]}
         return TrainConfig(
-            keep_rows=keep_rows, steps=self.steps.value, lr=float(self.lr.value),
-            hidden_size=self.hidden_size.value, num_layers=self.num_layers.value,
-            cell=self.cell.value, mode=self.mode.value, context=self.context.value,
-            bidirectional=bool(self.bidirectional.value), batch_norm=self.batch_norm.value,
-            dropout=float(self.dropout.value) if self.num_layers.value > 1 else 0.0,
-            binarize=binarize, values=self.values.value, levels=self.levels.value,
-            within_row=self.within_row.value, granularity=self.granularity.value, rgb=rgb,
-            seed=self.seed.value, device=self.device.value,
-            batch_size=self.batch_size.value, threads=GUI_TORCH_THREADS,
+            keep_rows=keep_rows, architecture=arch, steps=self.steps.value,
+            lr=float(self.lr.value), hidden_size=self.hidden_size.value,
+            num_layers=self.num_layers.value,
+            dropout=float(self.dropout.value) if self.dropout.enabled else 0.0,
+            weight_decay=float(self.weight_decay.value), binarize=binarize,
+            values=self.values.value, levels=self.levels.value,
+            components=self.components.value, rgb=rgb, seed=self.seed.value,
+            device=self.device.value, batch_size=self.batch_size.value,
+            threads=GUI_TORCH_THREADS, **own,
         )
 
 
@@ -163,10 +232,14 @@ class CompletionSettings(Container):
         self.uncertainty_kind = ComboBox(
             label="Uncertainty", value="std",
             choices=[("standard deviation", "std"), ("entropy (bits)", "entropy")])
+        self.mean = CheckBox(label="Mean layer", value=False,
+                             tooltip="Add a layer of the posterior mean: the pixel-wise "
+                                     "average of the samples (needs 2 or more samples).")
         self.slices = ComboBox(label="Slices", value="all",
                                choices=[("all slices", "all"), ("current slice", "current")])
         super().__init__(widgets=[self.samples, self.draw, self.temperature, self.seed,
-                                  self.uncertainty, self.uncertainty_kind, self.slices])
+                                  self.uncertainty, self.uncertainty_kind, self.mean,
+                                  self.slices])
         for widget in (self.samples, self.draw, self.uncertainty):
             widget.changed.connect(self._sync_enabled)
         self._sync_enabled()
@@ -177,6 +250,7 @@ class CompletionSettings(Container):
         self.temperature.enabled = self.draw.value or many
         self.uncertainty.enabled = many
         self.uncertainty_kind.enabled = many and self.uncertainty.value
+        self.mean.enabled = many
 
     def request(self, keep_rows: int) -> CompletionRequest:
         many = self.samples.value > 1
@@ -184,4 +258,4 @@ class CompletionSettings(Container):
             keep_rows=keep_rows, samples=self.samples.value, sample=bool(self.draw.value),
             temperature=float(self.temperature.value), seed=self.seed.value,
             uncertainty=self.uncertainty_kind.value if many and self.uncertainty.value
-            else None)
+            else None, mean=many and bool(self.mean.value))

@@ -159,6 +159,7 @@ class PixelRNNWidget(QWidget):
         self._guide = CutGuide(viewer)
         self._output: _Output | None = None
         self._pending_info: dict = {}
+        self._last_step: TrainProgress | None = None  # of the latest training run
         self._watched = None  # the picked layer, whose data changes we follow
         self._closed = False
 
@@ -365,14 +366,29 @@ class PixelRNNWidget(QWidget):
             show_info("Nothing to stop: no training is running.")
 
     def _on_train_step(self, update: TrainProgress) -> None:
-        """One optimizer step done: keep its model, plot its loss."""
+        """One optimizer step done: keep its model, plot its losses."""
         if update.model is not self.model:  # the first step of a new run: adopt its model
             self.model, self.model_info = update.model, self._pending_info
+            self._last_step = None
+        self._last_step = update
         self.model_info["steps_done"] = update.step  # also when stopped early
-        self.loss_plot.add(update.step, update.loss)
+        if update.best_step is not None:
+            self.model_info["best_step"] = update.best_step
+        self.loss_plot.add(update.step, update.loss_bits_per_dim,
+                           update.validation_bits_per_dim)
         self.train_status.value = (f"Step {update.step}/{update.steps}: loss "
-                                   f"{update.loss:.4f} {LOSS_UNITS}")
+                                   f"{update.loss_bits_per_dim:.4f} {LOSS_UNITS}"
+                                   f"{self._validation_text()}")
         self._running.advance("train", update.step)
+
+    def _validation_text(self) -> str:
+        """The latest validation loss and the step whose weights are kept, if any."""
+        steps, losses = self.loss_plot.validation_points()
+        if not len(steps):
+            return ""
+        best = self.model_info.get("best_step")
+        kept = f"; weights of step {best} kept" if best is not None else ""
+        return f", validation {losses[-1]:.4f} {LOSS_UNITS} (step {steps[-1]}{kept})"
 
     def _on_train_returned(self, result) -> None:
         """Training ran to its end, or stopped on a user error (shown as a notification)."""
@@ -392,10 +408,15 @@ class PixelRNNWidget(QWidget):
         elif worker is not None and worker.abort_requested:
             self.train_status.value = (
                 f"Stopped at step {steps[-1]}; the model trained so far is kept (last loss "
-                f"{losses[-1]:.4f} {LOSS_UNITS}). {_describe(self.model)}{learned}")
+                f"{losses[-1]:.4f} {LOSS_UNITS}{self._validation_text()}). "
+                f"{_describe(self.model)}{learned}")
         else:
+            last = self._last_step
+            early = last is not None and last.step < last.steps
+            what = (f"Stopped early at step {steps[-1]} of {last.steps}: the validation loss "
+                    "stopped improving" if early else f"Trained {steps[-1]} steps")
             self.train_status.value = (
-                f"Trained {steps[-1]} steps; last loss {losses[-1]:.4f} {LOSS_UNITS}. "
+                f"{what}; last loss {losses[-1]:.4f} {LOSS_UNITS}{self._validation_text()}. "
                 f"{_describe(self.model)}{learned}")
 
     # -- completion ----------------------------------------------------------------------
@@ -525,6 +546,8 @@ class PixelRNNWidget(QWidget):
             output.layer.refresh()
         if result.uncertainty is not None:
             self._add_uncertainty_layer(output, result.uncertainty)
+        if result.mean is not None:
+            self._add_mean_layer(output, result.mean)
         self._show_drift(result.drift)
         if result.drift:
             show_warning(result.drift)
@@ -545,6 +568,23 @@ class PixelRNNWidget(QWidget):
                 "samples": output.array.shape[0],
                 "units": "bits" if kind == "entropy" else "intensity (standard deviation)",
                 "channels": "mean over colour channels" if output.rgb else None}})
+
+    def _add_mean_layer(self, output: _Output, mean: np.ndarray) -> None:
+        """A new layer of the samples' posterior mean, shown like the completion; slices
+        not completed show what the completion layer shows there."""
+        samples = output.array.shape[0]
+        full = output.array[0].copy()
+        full[output.index] = mean
+        source, layer = output.source, output.layer
+        kwargs = {} if output.rgb else {"colormap": layer.colormap}
+        self.viewer.add_image(
+            full, name=f"{source['name']} mean of {samples} draws", rgb=output.rgb,
+            scale=source["scale"], translate=source["translate"],
+            contrast_limits=list(layer.contrast_limits),
+            metadata={"pixelrnn": {
+                "posterior_mean_of": samples, "completed_layer": layer.name,
+                "source_layer": source["name"],
+                "keep_rows": layer.metadata["pixelrnn"]["keep_rows"]}}, **kwargs)
 
     def _show_drift(self, text: str | None) -> None:
         self.drift.value = f"Warning: {text}" if text else ""
@@ -712,10 +752,17 @@ def _blank(layer):
 
 
 def _fit_problem(model, layer) -> str | None:
-    """Why ``model`` cannot complete ``layer`` (width, channels), or None."""
+    """Why ``model`` cannot complete ``layer`` (width, channels), or None. A Row LSTM
+    reads rows of any width: only its channels must match."""
     spec = model.data
     shape, rgb = layer.data.shape, bool(layer.rgb)
     width, channels = (shape[-2], shape[-1]) if rgb else (shape[-1], 1)
+    if _architecture(model) == "row-lstm":
+        if (channels, rgb) == (spec.channels, spec.rgb):
+            return None
+        return (f"The model was trained on images with {spec.channels} channel(s); layer "
+                f"'{layer.name}' has {channels}. Pick a layer with the same channels, or "
+                "train a new model on this one.")
     if (width, channels, rgb) == (spec.width, spec.channels, spec.rgb):
         return None
     return (f"The model was trained on images {spec.width} pixels wide with {spec.channels} "
@@ -727,13 +774,23 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f"'{name}'" for name in names)
 
 
+def _architecture(model) -> str:
+    return getattr(model, "architecture", "dense")
+
+
 def _describe(model) -> str:
     c, spec = model.config, model.data
-    values = f"{c.levels} levels" if c.values == "levels" else f"{c.values} values"
+    values = {"levels": f"{c.levels} levels",
+              "mixture": f"a mixture of {getattr(c, 'components', '?')} logistics"}.get(
+        c.values, f"{c.values} values")
+    if _architecture(model) == "row-lstm":
+        return (f"Model: Row LSTM, {c.hidden_size} features per pixel x {c.num_layers} "
+                f"layer(s), kernel {c.kernel}, {values}, left to right within a row; any "
+                f"width (trained on images {spec.width} px wide).")
     order = {"autoregressive": ", left to right within a row"}.get(c.within_row, "")
     step = ", one pixel per step" if c.granularity == "pixel" else ""
-    return (f"Model: {c.cell.upper()} {c.hidden_size}x{c.num_layers}, {c.mode}, {values}"
-            f"{order}{step}, images {spec.width} px wide.")
+    return (f"Model: dense {c.cell.upper()} {c.hidden_size}x{c.num_layers}, {c.mode}, "
+            f"{values}{order}{step}, images {spec.width} px wide.")
 
 
 def _describe_loss(metrics: dict, train_on: str | None) -> str:

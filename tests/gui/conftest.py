@@ -85,11 +85,15 @@ def slow_rows(monkeypatch):
     monkeypatch.setattr(widget_module, "completion", slow)
 
 
-def tiny(widget: PixelRNNWidget, steps: int = 8) -> None:
+def tiny(widget: PixelRNNWidget, steps: int = 8, architecture: str = "dense") -> None:
+    """A small, quick network. Dense by default: most GUI tests were written for the lab
+    note's model (cells, modes, pixel steps); tests of the Row LSTM pick it."""
     s = widget.settings
-    s.hidden_size.value = 32
+    s.architecture.value = architecture
+    s.hidden_size.value = 32 if architecture == "dense" else 8
     s.steps.value = steps
-    s.cell.value = "lstm"
+    if architecture == "dense":
+        s.cell.value = "lstm"
 
 
 def wait_idle(qtbot, widget: PixelRNNWidget, timeout: int = WAIT_MS) -> None:
