@@ -172,11 +172,13 @@ def _training_settings(args, architecture: str | None = None) -> dict:
     """The training options given, as train() settings; the core fills in the rest.
 
     An option of the other architecture is refused ("--kernel is a row-lstm option").
-    ``architecture`` overrides ``--architecture`` (the demo trains both)."""
+    ``architecture`` overrides ``--architecture`` (the demo trains both: each run skips
+    the other architecture's options)."""
     from dataclasses import fields
 
     from .core import PixelRNNError, TrainConfig
 
+    demo = architecture is not None  # it trains both: each run takes the options it has
     architecture = architecture or args.architecture
     settings = {"architecture": architecture, **_value_settings(args)}
     for field in fields(TrainConfig):
@@ -185,6 +187,8 @@ def _training_settings(args, architecture: str | None = None) -> dict:
             continue
         arch = owner(field.name)
         if arch is not None and arch != architecture:
+            if demo:
+                continue
             raise PixelRNNError(
                 f"{_option(field.name)} is a {arch} option; this is --architecture "
                 f"{architecture} (add --architecture {arch}, or leave it out).")

@@ -529,3 +529,26 @@ def test_the_progress_line_of_a_real_run(tmp_path, monkeypatch, capsys):
     measured = [u for u in updates if u.validation_bits_per_dim is not None]
     assert measured  # the row-lstm validates by default
     assert f"validation {measured[-1].validation_bits_per_dim:.4f} bits/dim" in line
+
+
+@pytest.mark.slow
+def test_demo_gives_each_run_the_options_of_its_architecture(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo", "--out", "d", "--steps", "2", "--hidden-size", "4", "--cell",
+                     "gru", "--kernel", "5", "--threads", "1", "--keep-rows-only"]) == 0
+    out, err = capsys.readouterr()
+    reconstruction = load_model(tmp_path / "d" / "horse_reconstruction.pixelrnn")
+    honest = load_model(tmp_path / "d" / "horse_completion.pixelrnn")
+    assert (reconstruction.architecture, reconstruction.config.cell) == ("dense", "gru")
+    assert (honest.architecture, honest.config.kernel, honest.config.hidden_size) == (
+        "row-lstm", 5, 4)
+    assert reconstruction.config.values == honest.config.values == "binary"
+    horse = load_sample("horse")
+    for name, model in (("reconstruction", reconstruction), ("completion", honest)):
+        assert np.array_equal(imread(tmp_path / "d" / f"horse_{name}.png"),
+                              complete(model, horse, 128)), name
+    assert imread(tmp_path / "d" / "horse_side_by_side.png").shape == (256, 4 * 260 - 4, 3)
+    assert "(b) an honest completion: a Row LSTM trained on the 128 rows above the cut only, " \
+           "2 steps at most\n" in out
+    assert err.startswith("note: --keep-rows-only is no longer needed: the demo always shows "
+                          "(b)")
