@@ -198,6 +198,11 @@ def to_rows(image: np.ndarray, spec: DataSpec, any_width: bool = False) -> np.nd
     rgb = spec.rgb
     width = image.shape[-2] if rgb else image.shape[-1]
     channels = image.shape[-1] if rgb else 1
+    if any_width and not rgb and guess_rgb(image.shape):
+        raise PixelRNNError(
+            f"The model was trained on grayscale images; this image of shape {image.shape} "
+            "looks like colour (its last axis). Use a grayscale image, or train a new model "
+            "on it.")
     if any_width and channels != spec.channels:
         raise PixelRNNError(
             f"The model was trained on images with {spec.channels} channel(s); this image "

@@ -218,6 +218,11 @@ class GenModel(nn.Module):
                 "(teacher forcing); to generate, use complete().")
         return self.row_net(out, next_rows)
 
+    def sample_row(self, h: torch.Tensor, draw):
+        """Generate the next row left to right from RNN outputs ``h`` (M, hidden): the row
+        (M, D) and the parameters each value was drawn from (M, D, P)."""
+        return self.row_net.sample(self.decode(h), draw)
+
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """RNN outputs ``(..., hidden)`` -> ``(..., D, features)``: the parameters
         themselves, or the features a row head turns into them."""

@@ -138,7 +138,14 @@ class RowLSTM(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         # per pixel: hidden state -> FEATURES for each of its channels' values
         self.to_features = nn.Conv1d(hidden, config.channels * FEATURES, 1)
+        # and the row just read, straight to the next row's features: the pixels above
+        # are the best single predictor, and the LSTM need not learn to carry them
+        self.from_above = nn.Conv1d(config.channels, config.channels * FEATURES,
+                                    config.kernel, padding=config.kernel // 2)
         self.row_net = CausalRowNet(self.value_model.params)
+        with torch.no_grad():  # start from the value model's neutral guess (mid-grey,
+            self.row_net.out.weight.zero_()  # broad), not from large random parameters
+            self.row_net.out.bias.zero_()
 
     @classmethod
     def from_config(cls, config: RowLSTMConfig) -> RowLSTM:
@@ -165,35 +172,50 @@ class RowLSTM(nn.Module):
         c = self.config.channels
         return rows.reshape(n, t, d // c, c).permute(0, 3, 1, 2) * 2 - 1
 
-    def _features(self, h: torch.Tensor) -> torch.Tensor:
-        """States ``(N, hidden, W)`` -> per-value features ``(N, W*C, FEATURES)``."""
+    def _features(self, h: torch.Tensor, above: torch.Tensor) -> torch.Tensor:
+        """States ``(N, hidden, W)`` and the rows they read last ``(N, C, W)`` ->
+        per-value features of the next rows ``(N, W*C, FEATURES + 1)``; the last one is
+        the value above, in [0, 1] (see :meth:`head`)."""
         n, _, width = h.shape
-        f = self.to_features(self.dropout(h))  # (N, C*F, W), channel-major
-        f = f.reshape(n, self.config.channels, FEATURES, width)
-        return f.permute(0, 3, 1, 2).reshape(n, width * self.config.channels, FEATURES)
+        c = self.config.channels
+        f = self.to_features(self.dropout(h)) + self.from_above(above)  # (N, C*F, W)
+        f = f.reshape(n, c, FEATURES, width)
+        f = f.permute(0, 3, 1, 2).reshape(n, width * c, FEATURES)
+        base = (above.transpose(1, 2).reshape(n, width * c, 1) + 1) / 2
+        return torch.cat([f, base], -1)
+
+    def _offset(self, base: torch.Tensor) -> torch.Tensor | None:
+        """Intensity value models centre each value on the value above, so an untrained
+        model already predicts "like the row above, give or take"; the network learns
+        the departures. (Measured: from a mid-grey centre, the locations took most of the
+        training to find the intensities; a direct path would let training steps move
+        them by far more than the few levels of noise they must resolve.)"""
+        centred_on = getattr(self.value_model, "centred_on", None)
+        return None if centred_on is None else centred_on(base)
 
     def run(self, rows: torch.Tensor, state=None):
         """Features for the row after each of ``rows`` ``(N, T, W*C)``:
-        ``(N, T, W*C, FEATURES)``, and the state after the last row (pass it back with
+        ``(N, T, W*C, FEATURES + 1)``, and the state after the last row (pass it back with
         the next row to continue)."""
-        x = self._pixels(rows)
+        pixels = x = self._pixels(rows)
         states = []
         for i, layer in enumerate(self.layers):
             x, s = layer(x, None if state is None else state[i])
             states.append(s)
         n, hidden, t, width = x.shape
         h = x.permute(0, 2, 1, 3).reshape(n * t, hidden, width)
-        return self._features(h).reshape(n, t, -1, FEATURES), states
+        above = pixels.permute(0, 2, 1, 3).reshape(n * t, -1, width)
+        return self._features(h, above).reshape(n, t, -1, FEATURES + 1), states
 
     def step(self, row: torch.Tensor, state):
         """One new row ``(N, W*C)``: features for the row after it and the new state."""
-        x = self._pixels(row[:, None])[:, :, 0]
+        pixels = x = self._pixels(row[:, None])[:, :, 0]
         states = []
         for layer, s in zip(self.layers, state):
             h, c = layer.step(x, s)
             states.append((h, c))
             x = h.transpose(1, 2)
-        return self._features(x), states
+        return self._features(x, pixels), states
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         return features  # run() already gives per-value features
@@ -205,7 +227,13 @@ class RowLSTM(nn.Module):
             raise PixelRNNError(
                 "A Row LSTM generates each row left to right: it needs the next rows to "
                 "score them (teacher forcing); to generate, use complete().")
-        return self.row_net(features, next_rows)
+        params = self.row_net(features[..., :-1], next_rows)
+        offset = self._offset(features[..., -1])
+        return params if offset is None else params + offset
+
+    def sample_row(self, features: torch.Tensor, draw):
+        """Generate the next row left to right from :meth:`step`'s features."""
+        return self.row_net.sample(features[..., :-1], draw, self._offset(features[..., -1]))
 
     def forward(self, rows: torch.Tensor, next_rows: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: parameters of ``next_rows`` ``(N, T, D)``, row t of them

@@ -23,6 +23,7 @@ from .row_lstm import RowLSTM, RowLSTMConfig
 from .row_net import FEATURES
 
 VALIDATE_EVERY = 50  # steps between validations: often enough to stop near the best
+WARM_UP = 50  # steps of linearly rising learning rate
 
 
 def build(config, spec: DataSpec) -> RowLSTM:
@@ -48,10 +49,12 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     _check_memory(crops, model, config)
     model.to(device)
     pick = np.random.default_rng(config.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+    # beta2 0.99 and a short warm-up: with Adam's default 0.999, a rare large gradient
+    # after many small ones made loss spikes (measured)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.99),
                                   weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / WARM_UP) * (
+        0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps))))
     best = _Best(config.patience)
     model.train()
     try:

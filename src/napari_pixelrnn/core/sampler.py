@@ -167,7 +167,7 @@ def _draw_step(model, h, draw):
     """The next step's values from the RNN output ``h`` (M, hidden), and the parameters
     each value was drawn from."""
     if model.autoregressive:  # left to right: each value sees those drawn before it
-        return model.row_net.sample(model.decode(h), draw)
+        return model.sample_row(h, draw)
     params = model.head(h)
     return draw(params), params
 

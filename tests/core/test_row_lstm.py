@@ -1,0 +1,206 @@
+"""The Row LSTM family: causality, incremental sampling, any width, checkpoints, training."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from napari_pixelrnn.core import (PixelRNNError, RowLSTM, RowLSTMConfig, complete,
+                                  complete_rows, evaluate, load_model, load_sample, save_model,
+                                  train, train_steps)
+from napari_pixelrnn.core.data import DataSpec, to_rows
+from napari_pixelrnn.core.training import TrainConfig
+
+from .test_causality import CHANNELS, CUT, PIXELS, ROWS, VALUES, row_params, within_row_leaks
+from .test_sampler import naive_completion
+
+VALUE_KINDS = ["binary", "continuous", "levels", "mixture"]
+
+
+def row_lstm(channels=1, values="mixture", **settings):
+    torch.manual_seed(0)
+    model = RowLSTM(RowLSTMConfig(channels=channels, hidden_size=8, values=values, levels=5,
+                                  components=3, **settings))
+    model.data = DataSpec("uint8", PIXELS, channels, channels > 1, 0.0, 255.0,
+                          0.5 if values == "binary" else None)
+    # a new model's output layer starts at zero (a constant guess): give it weights, so
+    # that every input can show in the output and a leak would
+    torch.nn.init.normal_(model.row_net.out.weight)
+    return model.eval()
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("values", VALUE_KINDS)
+def test_predictions_ignore_the_rows_below_the_row_they_predict(values, layers):
+    """Row t is predicted from rows < t (and its own values to the left, checked value by
+    value below): changing rows >= CUT changes no prediction of rows < CUT."""
+    model = row_lstm(CHANNELS, values, num_layers=layers, dropout=0.3)
+    torch.manual_seed(0)
+    rows = torch.rand(2, ROWS, VALUES).round()
+    below = rows.clone()
+    below[:, CUT:] = 1 - below[:, CUT:]
+    for training in (False, True):
+        m = copy.deepcopy(model).train(training)
+        with torch.no_grad():
+            torch.manual_seed(1)  # the same dropout masks for both runs
+            before = m(rows[:, :-1], next_rows=rows[:, 1:])
+            torch.manual_seed(1)
+            after = m(below[:, :-1], next_rows=below[:, 1:])
+        # position t predicts row t + 1
+        assert torch.equal(before[:, :CUT - 1], after[:, :CUT - 1])
+        assert not torch.equal(before[:, CUT - 1:], after[:, CUT - 1:])  # the check can fail
+
+
+@pytest.mark.parametrize("values", VALUE_KINDS)
+def test_each_value_sees_only_the_values_to_its_left(values):
+    model = row_lstm(CHANNELS, values)
+    for value in range(VALUES):
+        assert not within_row_leaks(model, value), value
+
+
+def test_colours_are_generated_red_then_green_then_blue():
+    model = row_lstm(CHANNELS, "levels")
+    rows = torch.rand(2, ROWS, VALUES).round()
+    red, green, blue = (2 * CHANNELS + c for c in range(3))
+
+    def changes(changed, seen):
+        other = rows.clone()
+        other[:, CUT, changed] = 1 - other[:, CUT, changed]
+        with torch.no_grad():
+            return not torch.equal(row_params(model, rows, CUT)[:, seen],
+                                   row_params(model, other, CUT)[:, seen])
+
+    assert not changes(green, red) and not changes(blue, red) and not changes(blue, green)
+    assert changes(red, green) and changes(red, blue) and changes(green, blue)
+
+
+def test_the_check_catches_a_row_state_that_reads_the_row_it_predicts(monkeypatch):
+    """A mutant whose state for row t + 1 includes row t + 1 itself (an off-by-one)."""
+    model = row_lstm(CHANNELS, "levels")
+    honest_run = RowLSTM.run
+
+    def peeking(self, rows, state=None):
+        shifted = torch.cat([rows[:, 1:], rows[:, -1:]], 1)  # position t reads row t + 1
+        return honest_run(self, shifted, state)
+
+    assert not within_row_leaks(model, 0)
+    monkeypatch.setattr(RowLSTM, "run", peeking)
+    assert within_row_leaks(model, 0)
+
+
+def test_one_row_step_equals_the_whole_sequence():
+    model = row_lstm(CHANNELS, "mixture", num_layers=2)
+    rows = torch.rand(3, ROWS, VALUES)
+    with torch.no_grad():
+        whole, _ = model.run(rows)
+        _, state = model.run(rows[:, :4])
+        stepped = []
+        for t in range(4, ROWS):
+            features, state = model.step(rows[:, t], state)
+            stepped.append(features)
+    torch.testing.assert_close(torch.stack(stepped, 1), whole[:, 4:], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("values", ["binary", "levels", "mixture"])
+def test_incremental_sampler_matches_full_recomputation(stripes, values):
+    settings = dict(binarize=True) if values == "binary" else dict(values=values, levels=8)
+    model = train(stripes, keep_rows=40, steps=20, hidden_size=8, crop=16, **settings)
+    completed = complete(model, stripes, keep_rows=30)
+    expected = naive_completion(model, stripes, 30)
+    assert not np.array_equal(expected[0, 30:], to_rows(stripes, model.data)[0, 30:])
+    got = to_rows(completed, model.data) if model.data.binary else \
+        completed.astype(np.float32).reshape(expected.shape) / 255
+    tolerance = 0 if values != "levels" else 1 / 255 + 1e-6  # 8 levels round to uint8
+    assert np.abs(got - expected).max() <= tolerance + 1e-6
+
+
+def test_masked_rows_of_the_input_are_never_read(stripes):
+    model = train(stripes, keep_rows=32, steps=10, hidden_size=8, crop=16)
+    scrambled = stripes.copy()
+    scrambled[20:] = np.random.default_rng(0).integers(0, 256, scrambled[20:].shape)
+    a = complete(model, stripes, 20, samples=2, seed=3).images
+    assert np.array_equal(a, complete(model, scrambled, 20, samples=2, seed=3).images)
+
+
+def test_a_model_trained_on_64_wide_crops_completes_a_128_wide_image():
+    bricks = load_sample("brick_stack")  # (4, 64, 64)
+    model = train(list(bricks[:3]), steps=30, hidden_size=8, crop=32, seed=0)
+    wide = np.concatenate([bricks[3], bricks[2]], axis=1)  # (64, 128)
+    stack = np.stack([wide, wide[:, ::-1]])
+    completed = complete(model, stack, keep_rows=40)
+    assert completed.shape == stack.shape and completed.dtype == np.uint8
+    assert np.array_equal(completed[:, :40], stack[:, :40])
+    # the new rows are the model's, not a copy of the input
+    assert not np.array_equal(completed[:, 40:], stack[:, 40:])
+    scores = evaluate(model, wide, 40)
+    assert scores["masked_values"] == 24 * 128
+    assert np.isfinite(scores["teacher_forced_bits_per_dim_256"])
+    # a narrower image too, and colour is still refused by a grayscale model
+    assert complete(model, bricks[3][:, :20], keep_rows=40).shape == (64, 20)
+    with pytest.raises(PixelRNNError, match="grayscale images.*looks like colour"):
+        complete(model, np.zeros((64, 64, 3), np.uint8), keep_rows=40)
+
+
+@pytest.mark.parametrize("values", VALUE_KINDS)
+def test_checkpoints_keep_the_architecture_and_the_completions(tmp_path, stripes, values):
+    settings = dict(binarize=True) if values == "binary" else dict(values=values, levels=8)
+    model = train(stripes, keep_rows=40, steps=5, hidden_size=8, crop=16, **settings)
+    loaded = load_model(save_model(model, tmp_path / "m.pixelrnn"))
+    assert isinstance(loaded, RowLSTM) and loaded.config == model.config
+    assert loaded.data == model.data
+    a = complete(model, stripes, 30, samples=2, seed=1)
+    b = complete(loaded, stripes, 30, samples=2, seed=1)
+    assert np.array_equal(a.images, b.images)
+    np.testing.assert_allclose(a.bits_per_dim, b.bits_per_dim, rtol=1e-6)
+
+
+def test_validation_is_reported_and_the_best_weights_are_kept(stripes):
+    image = np.random.default_rng(0).integers(0, 256, (40, 40), dtype=np.uint8)  # noise:
+    # a big learning rate soon makes the held-out rows worse, and early stopping ends it
+    config = TrainConfig(steps=1000, hidden_size=8, crop=16, lr=0.05, patience=2,
+                         validation=0.25)
+    updates = list(train_steps(image, config))
+    measured = [u for u in updates if u.validation_bits_per_dim is not None]
+    assert measured and all(u.step % 50 == 0 for u in measured)
+    assert len(updates) < 1000  # stopped early
+    best = min(measured, key=lambda u: u.validation_bits_per_dim)
+    assert updates[-1].best_step == best.step
+    assert updates[-1].step - best.step == 2 * 50  # two validations without improvement
+    from napari_pixelrnn.core.crops import CropSet
+
+    model = updates[-1].model
+    rows = CropSet([image], model.data, crop=16, validation=0.25, flip=False,
+                   device=torch.device("cpu"))
+    with torch.no_grad():
+        kept = rows.validation_nats(model) / np.log(2)
+    assert kept == pytest.approx(best.validation_bits_per_dim, rel=1e-5)
+
+
+def test_validation_rows_are_never_trained_on():
+    """Changing only the held-out rows changes no weight (they are scored, not learned)."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (40, 24), dtype=np.uint8)
+    other = image.copy()
+    other[-4:] = rng.integers(0, 256, (4, 24))
+    config = TrainConfig(steps=30, hidden_size=8, crop=16, validation=0.1, patience=0)
+    a, b = train(image, **vars(config)), train(other, **vars(config))
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), name
+
+
+def test_dense_settings_are_refused_with_the_reason():
+    with pytest.raises(PixelRNNError, match="mode='many-to-one'.*dense architecture"):
+        train(np.zeros((16, 16), np.uint8), steps=1, mode="many-to-one")
+    with pytest.raises(PixelRNNError, match="kernel must be odd"):
+        train(np.zeros((16, 16), np.uint8), steps=1, kernel=4)
+    with pytest.raises(PixelRNNError, match="validation must be"):
+        train(np.zeros((16, 16), np.uint8), steps=1, validation=0.9)
+
+
+def test_completion_yields_rows_and_leaves_the_input_untouched(stripes):
+    model = train(stripes, keep_rows=40, steps=5, hidden_size=8, crop=16)
+    before = stripes.copy()
+    rows = list(complete_rows(model, stripes, 60))
+    assert [r.index for r in rows] == [60, 61, 62, 63]
+    assert np.array_equal(stripes, before)
