@@ -406,10 +406,12 @@ class PixelRNNWidget(QWidget):
             self.train_status.value = "Training ended before its first step. " + (
                 _describe(self.model) if self.model is not None else "No model yet.")
         elif worker is not None and worker.abort_requested:
+            best = self.model_info.get("best_step")
+            kept = ("the model trained so far is kept" if best is None else
+                    f"the weights of step {best}, the best on the validation rows, are kept")
             self.train_status.value = (
-                f"Stopped at step {steps[-1]}; the model trained so far is kept (last loss "
-                f"{losses[-1]:.4f} {LOSS_UNITS}{self._validation_text()}). "
-                f"{_describe(self.model)}{learned}")
+                f"Stopped at step {steps[-1]}; {kept} (last loss {losses[-1]:.4f} "
+                f"{LOSS_UNITS}{self._validation_text()}). {_describe(self.model)}{learned}")
         else:
             last = self._last_step
             early = last is not None and last.step < last.steps

@@ -462,8 +462,10 @@ def cmd_train(args) -> int:
     if not _main_process():
         return 0  # torchrun: the first process writes the model
     spec = model.data
-    print(f"wrote {save_model(model, args.output)} ({model.config.values} values, images "
-          f"{spec.width} wide with {spec.channels} channel(s), {spec.dtype})")
+    width = (f"trained on images {spec.width} wide, completes any width"
+             if model.architecture == "row-lstm" else f"images {spec.width} wide")
+    print(f"wrote {save_model(model, args.output)} ({model.architecture}, "
+          f"{model.config.values} values, {width}, {spec.channels} channel(s), {spec.dtype})")
     return 0
 
 

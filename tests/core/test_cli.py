@@ -93,6 +93,8 @@ def test_a_row_lstm_trained_saved_and_used_by_the_cli(tmp_path):
     for name, value in core.state_dict().items():
         assert np.array_equal(value.numpy(), model.state_dict()[name].numpy()), name
     assert "validation" in trained.stderr and "bits/dim" in trained.stderr
+    assert trained.stdout == ("wrote m.pixelrnn (row-lstm, mixture values, trained on images "
+                              "24 wide, completes any width, 1 channel(s), uint8)\n")
     done = run("complete", "in.png", "-o", "out.png", "--keep-rows", "20", "--model",
                "m.pixelrnn", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -55,7 +55,8 @@ def test_the_config_carries_only_the_chosen_architectures_settings(qtbot):
     dense = s.train_config(10, rgb=False)
     assert (dense.architecture, dense.cell, dense.within_row, dense.batch_norm) == (
         "dense", "gru", "autoregressive", False)
-    assert (dense.hidden_size, dense.steps) == (256, 300)
+    assert (dense.hidden_size, dense.steps) == tuple(
+        ARCHITECTURE_DEFAULTS["dense"][k] for k in ("hidden_size", "steps"))
 
     s.architecture.value = "row-lstm"
     s.kernel.value, s.crop.value, s.flip.value = 5, 16, True
@@ -70,8 +71,9 @@ def test_the_config_carries_only_the_chosen_architectures_settings(qtbot):
         "row-lstm", 5, 16, True)
     assert (config.validation, config.patience, config.weight_decay) == pytest.approx(
         (0.2, 3, 0.01))
+    defaults = ARCHITECTURE_DEFAULTS["row-lstm"]
     assert (config.values, config.components, config.hidden_size, config.steps) == (
-        "mixture", 2, 32, 1500)
+        "mixture", 2, defaults["hidden_size"], defaults["steps"])
 
 
 @pytest.fixture
@@ -189,4 +191,69 @@ def test_the_mean_of_the_current_slice(open_widget, qtbot, notes):
     np.testing.assert_array_equal(mean[1], drawn.mean())
     for other in (0, 2, 3):  # not completed: what the completion layer shows there
         np.testing.assert_array_equal(mean[other], out.data[0, other])
+    assert not notes.errors
+
+
+def test_a_saved_row_lstm_loads_for_a_layer_of_another_width(open_widget, qtbot, notes,
+                                                              tmp_path):
+    viewer, widget = open_widget("brick_stack", "camera")
+    tiny(widget, steps=2, architecture="row-lstm")
+    widget.layer_combo.value = viewer.layers["brick_stack"]  # 64 wide
+    train(qtbot, widget)
+    path = widget.save_model(tmp_path / "bricks.pixelrnn")
+
+    _, fresh = open_widget("camera")  # 128 wide
+    camera = fresh.viewer.layers["camera"]
+    fresh.keep_rows.value = 120
+    assert fresh.load_model(path) is True
+    assert fresh.model.architecture == "row-lstm"
+    assert "Row LSTM, 8 features per pixel" in fresh.train_status.value
+    out = complete(qtbot, fresh)
+    np.testing.assert_array_equal(out.data, core_complete(fresh.model, camera.data, 120))
+    assert not notes.errors
+
+    colour = fresh.viewer.add_image(viewer.layers["brick_stack"].data[0, :40, :40, None]
+                                    .repeat(3, -1), rgb=True, name="colour")
+    fresh.layer_combo.value = colour
+    fresh.complete_button.native.click()
+    assert notes.errors == [(
+        "The model was trained on images with 1 channel(s); layer 'colour' has 3. Pick a "
+        "layer with the same channels, or train a new model on this one.")]
+    assert fresh.load_model(path) is False  # refused for the picked colour layer
+
+
+def test_stop_keeps_the_best_validated_row_lstm(open_widget, qtbot, notes, validate_often):
+    viewer, widget = open_widget("brick_stack")
+    tiny(widget, steps=100_000, architecture="row-lstm")
+    widget.keep_rows.value = 40
+    widget.train_button.native.click()
+    qtbot.waitUntil(lambda: len(widget.loss_plot.validation_points()[0]) >= 2, timeout=60_000)
+    widget.train_button.native.click()  # Stop
+    qtbot.waitUntil(lambda: not widget.is_training, timeout=60_000)
+    done = len(widget.loss_plot.points()[0])
+    best = widget.model_info["best_step"]
+    validated, losses = widget.loss_plot.validation_points()
+    assert best == validated[np.argmin(losses)]  # the lowest validation loss plotted
+    assert widget.train_status.value.startswith(
+        f"Stopped at step {done}; the weights of step {best}, the best on the validation "
+        "rows, are kept")
+    out = complete(qtbot, widget)
+    stack = viewer.layers["brick_stack"]
+    np.testing.assert_array_equal(out.data, core_complete(widget.model, stack.data, 40))
+    assert not notes.errors
+
+
+def test_early_stopping_is_said(open_widget, qtbot, notes, validate_often, monkeypatch):
+    scores = iter([2.0, 1.0, 1.5, 1.25])  # better, then worse twice: patience 2 runs out
+    monkeypatch.setattr(row_lstm_training, "_validate", lambda model, crops: next(scores))
+    _, widget = open_widget("brick_stack")
+    tiny(widget, steps=1000, architecture="row-lstm")
+    widget.settings.patience.value = 2
+    widget.keep_rows.value = 40
+    train(qtbot, widget)
+    np.testing.assert_array_equal(widget.loss_plot.validation_points()[0], [3, 6, 9, 12])
+    assert widget.train_status.value.startswith(
+        "Stopped early at step 12 of 1000: the validation loss stopped improving; last loss ")
+    assert "validation 1.2500 bits/dim (step 12; weights of step 6 kept)" in \
+        widget.train_status.value
     assert not notes.errors
