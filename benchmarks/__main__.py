@@ -14,9 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sections():
-    from . import gui, memory, quality, speed, variants
+    from . import generalization, gui, memory, quality, speed, variants
 
     return [
+        ("Generalization: dense against the Row LSTM", generalization.generalization),
+        ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: the seed experiment", speed.training),
         ("GUI responsiveness", gui.responsiveness),
@@ -35,6 +37,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", help="run only sections whose title contains these words")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    from . import generalization
+
+    generalization.PICTURE = args.out.parent / "images" / "completions.png"
     parts = [
         "# Benchmarks",
         "",

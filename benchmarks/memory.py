@@ -16,7 +16,7 @@ size, steps, job = {size}, {steps}, "{job}"
 image = np.random.default_rng(0).integers(0, 256, (size, size, 3)).astype(np.uint8)
 start = time.perf_counter()
 if job == "train":
-    train(image, steps=steps)
+    train(image, steps=steps, architecture="dense")
     seconds = (time.perf_counter() - start) / steps
 else:  # an untrained model of the default size: completion costs the same
     model = GenModel(size * 3, values="continuous").eval()

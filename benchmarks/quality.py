@@ -92,9 +92,9 @@ def quality(quick: bool) -> tuple[str, list[str]]:
         rgb = image.ndim == 3
         keep = image.shape[0] // 2
         if train_on is None:
-            model = train(image, keep_rows=keep, steps=steps, **settings)
+            model = train(image, keep_rows=keep, steps=steps, **settings, architecture="dense")
         else:
-            model = train(train_on, steps=steps, **settings)
+            model = train(train_on, steps=steps, **settings, architecture="dense")
         ours = complete(model, image, keep)
         draws = [complete(model, image, keep, sample=True, seed=s) for s in range(samples)]
         best = max(draws, key=lambda d: scores(image, d, keep, rgb, binary)[0])

@@ -7,7 +7,8 @@ import time
 import numpy as np
 import torch
 
-from napari_pixelrnn.core import GenModel, complete, load_sample, train_steps, TrainConfig
+from napari_pixelrnn.core import (GenModel, RowLSTM, RowLSTMConfig, TrainConfig, complete,
+                                  load_sample, train_steps)
 from napari_pixelrnn.core.data import DataSpec, to_rows
 
 from .common import best_time, table
@@ -71,7 +72,7 @@ def training(quick: bool) -> tuple[str, list[str]]:
     lower half is restored (completion checks are not timed)."""
     horse = load_sample("horse")
     half = horse.shape[0] // 2
-    config = TrainConfig(binarize=True, steps=10 if quick else TrainConfig.steps)
+    config = TrainConfig(binarize=True, steps=10 if quick else 300, architecture="dense")
     check_every = 5 if quick else 25
     elapsed, reached, accuracy = 0.0, None, 0.0
     steps = train_steps(horse, config)
@@ -96,4 +97,34 @@ def training(quick: bool) -> tuple[str, list[str]]:
     notes = [f"Checked every {check_every} steps; the check's completion time is excluded. "
              f"torch uses {torch.get_num_threads()} intra-op threads (its default: one per "
              "core); the per-row RNN work is too small to gain from more."]
+    return text, notes
+
+
+def row_lstm_sampler(quick: bool) -> tuple[str, list[str]]:
+    """Row LSTM drawing: N draws in one batch against one, and against one teacher-forced
+    pass over the same rows (random model at the default size; speed does not depend on
+    the weights)."""
+    torch.manual_seed(0)
+    model = RowLSTM(RowLSTMConfig(channels=1, hidden_size=32)).eval()
+    rows, width = (8, 32) if quick else (64, 128)
+    model.data = DataSpec("uint8", width, 1, False, 0.0, 255.0, None)
+    image = np.random.default_rng(0).integers(0, 256, (2 * rows, width)).astype(np.uint8)
+    x = torch.from_numpy(to_rows(image, model.data, any_width=True))
+    repeat = 1 if quick else 2
+    with torch.no_grad():
+        forward = best_time(lambda: model(x[:, :-1], x[:, 1:]), repeat)
+    table_rows = []
+    for draws in (1, 16):
+        took = best_time(lambda: complete(model, image, rows, samples=draws, seed=0), repeat)
+        table_rows.append([draws, f"{rows} x {width}", took, took * 1e6 / (draws * rows * width),
+                           forward * 1e6 / (2 * rows * width)])
+    one, sixteen = table_rows[0][2], table_rows[1][2]
+    text = table(["draws", "rows x width generated", "seconds", "us per drawn value",
+                  "us per value, one teacher-forced pass"], table_rows)
+    notes = [f"16 draws of {rows} rows x {width} px take {sixteen:.1f} s (target <= 10 s: "
+             f"{'met' if sixteen <= 10 else 'missed'}), {sixteen / one:.1f}x one draw "
+             f"(target <= 3x: {'met' if sixteen <= 3 * one else 'missed'}). The row state "
+             "is carried from row to row and each value is one small matrix product per "
+             "layer of the row network: the cost is per-operation overhead, so a batch of "
+             "draws costs little more than one."]
     return text, notes

@@ -62,9 +62,9 @@ def _psnr(truth, guess) -> float:
 def _run(image, keep, steps, settings, train_on=None):
     start = time.perf_counter()
     if train_on is None:  # the image's kept rows only
-        model = train(image, keep_rows=keep, steps=steps, **settings)
+        model = train(image, keep_rows=keep, steps=steps, **settings, architecture="dense")
     else:  # other images (or slices) of the same kind: all their rows
-        model = train(train_on, steps=steps, **settings)
+        model = train(train_on, steps=steps, **settings, architecture="dense")
     trained = time.perf_counter() - start
     start = time.perf_counter()
     completed = complete(model, image, keep)

@@ -20,7 +20,8 @@ def test_quick_benchmarks_write_every_table(tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
-    for title in ("Sampler against its limits", "Training: the seed experiment",
+    for title in ("Generalization: dense against the Row LSTM", "Row LSTM sampler",
+                  "Sampler against its limits", "Training: the seed experiment",
                   "GUI responsiveness", "Peak memory", "Completion quality against peers",
                   "Value models and left-to-right rows", "Pixel by pixel against row by row"):
         section = text.split(f"## {title}")[1].split("\n## ")[0]
@@ -28,7 +29,12 @@ def test_quick_benchmarks_write_every_table(tmp_path):
         assert len(rows) >= 2, title  # a header and at least one measured row
         assert re.search(r"\| \d+(\.\d+)? ", "\n".join(rows[1:])), title  # numbers, measured
     for peer in ("biharmonic (scikit-image)", "Telea (OpenCV)", "Navier-Stokes (OpenCV)",
-                 "repeat last kept row", "mean of kept rows", "WebP lossless"):
+                 "repeat last kept row", "mean of kept rows", "WebP lossless",
+                 "JPEG XL lossless", "row-to-row variation ratio"):
         assert peer in text
     for variant in ("continuous, autoregressive", "levels K=16, independent", "binary, pixel"):
         assert variant in text
+    from PIL import Image  # the picture grid: one row per image, six panels
+
+    picture = Image.open(tmp_path / "images" / "completions.png")
+    assert picture.width > 6 * 100 and picture.height > 100

@@ -116,8 +116,9 @@ def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = Tru
     g.add_argument("--crop", type=int,
                    help=f"[row-lstm] train on random CROP x CROP patches of the kept rows "
                         f"(default {d.crop})")
-    g.add_argument("--flip", action="store_true", default=None,
-                   help="[row-lstm] also train on mirrored crops (mirror-symmetric images)")
+    g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"[row-lstm] also train on mirrored crops; --no-flip for images that "
+                        f"are not mirror-symmetric (default {d.flip})")
     g.add_argument("--validation", type=float, metavar="SHARE",
                    help=f"[row-lstm] share of each image's kept rows (its last ones) held out "
                         f"to validate on, for early stopping and the best weights; 0 = none "

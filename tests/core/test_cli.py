@@ -399,6 +399,8 @@ def parsed_settings(*args):
 
 def test_options_given_are_the_settings_and_the_rest_is_left_to_the_core():
     assert parsed_settings() == {"architecture": "row-lstm", "values": None}
+    assert parsed_settings("--no-flip") == {"architecture": "row-lstm", "values": None,
+                                            "flip": False}
     assert parsed_settings("--kernel", "5", "--crop", "16", "--flip", "--validation", "0.2",
                            "--patience", "2", "--weight-decay", "0.01", "--values", "mixture",
                            "--components", "3", "--steps", "40", "--lr", "0.01",

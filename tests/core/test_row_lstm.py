@@ -204,3 +204,21 @@ def test_completion_yields_rows_and_leaves_the_input_untouched(stripes):
     rows = list(complete_rows(model, stripes, 60))
     assert [r.index for r in rows] == [60, 61, 62, 63]
     assert np.array_equal(stripes, before)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32", "bool"])
+def test_the_posterior_mean_averages_the_draws_in_the_input_dtype(dtype):
+    from napari_pixelrnn.core import Completions
+
+    rng = np.random.default_rng(0)
+    draws = rng.random((5, 6, 7)) * (255 if dtype == "uint8" else 1)
+    draws[:, :2] = draws[0, :2]  # the kept rows: the same in every draw
+    draws = draws > 0.5 if dtype == "bool" else draws.astype(dtype)
+    mean = Completions(draws, np.zeros(5)).mean()
+    assert mean.dtype == np.dtype(dtype) and mean.shape == (6, 7)
+    assert np.array_equal(mean[:2], draws[0, :2])  # kept rows exactly
+    average = draws.astype(np.float64).mean(0)
+    if dtype == "bool":
+        assert np.array_equal(mean, average > 0.5)
+    else:
+        np.testing.assert_allclose(mean[2:], average[2:], atol=0.5 if dtype == "uint8" else 1e-6)

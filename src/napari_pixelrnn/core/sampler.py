@@ -56,7 +56,9 @@ class Completions:
             return average > 0.5
         if dtype.kind in "iu":
             return np.round(average).astype(dtype)
-        return average.astype(dtype)
+        # where every draw agrees (the kept rows), that value, not a rounded average of it
+        agree = (self.images == self.images[0]).all(0)
+        return np.where(agree, self.images[0], average.astype(dtype))
 
 def any_width(model) -> bool:
     """Whether the model reads rows of any width (a Row LSTM) or only its training width."""

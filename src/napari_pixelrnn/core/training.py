@@ -64,9 +64,12 @@ class TrainConfig:
     components: int = 5  # values="mixture": K discretized logistics per value
     within_row: str = "independent"  # dense: or "autoregressive" (row-lstm always is)
     granularity: str = "row"  # dense: or "pixel", one pixel per step (small grayscale images)
-    kernel: int = 3  # row-lstm: input-to-state kernel along the row (odd)
+    kernel: int = 5  # row-lstm: input-to-state kernel along the row (odd); 5 drew brick
+    # textures with truer row-to-row variation than 3 (docs/benchmarks.md)
     crop: int = 32  # row-lstm: each sequence is a random crop x crop patch of the kept rows
-    flip: bool = False  # row-lstm: also train on mirrored crops (for mirror-symmetric images)
+    # row-lstm: also train on mirrored crops, as for most photographs and textures; turn
+    # it off for images that are not mirror-symmetric (text, oriented structures)
+    flip: bool = True
     # row-lstm: share of each image's kept rows (its last ones) held out to validate on,
     # for early stopping and the best weights; 0 = no validation
     validation: float = 0.1
