@@ -71,8 +71,9 @@ class ModelSettings:
                             tooltip="Row LSTM: each training sequence is a random crop x "
                                     "crop patch of the kept rows.")
         self.flip = CheckBox(label="Mirrored crops", value=DEFAULTS.flip,
-                             tooltip="Row LSTM: also train on mirrored crops (for "
-                                     "mirror-symmetric images).")
+                             tooltip="Row LSTM: also train on mirrored crops; turn it "
+                                     "off for images that are not mirror-symmetric (text, "
+                                     "oriented structures).")
         self.validation = FloatSpinBox(
             label="Validation share", min=0.0, max=0.5, step=0.05, value=DEFAULTS.validation,
             tooltip="Row LSTM: share of the kept rows (the last ones) held out to validate "
