@@ -6,12 +6,7 @@ decides what each setting means (:class:`~napari_pixelrnn.core.TrainConfig`).
 
 from __future__ import annotations
 
-# TrainConfig fields that only one architecture has; every other field applies to both.
-ONLY_FOR = {
-    "dense": ("cell", "mode", "context", "bidirectional", "batch_norm", "within_row",
-              "granularity"),
-    "row-lstm": ("kernel", "crop", "flip", "validation", "patience"),
-}
+from .core.training import ONLY_FOR  # the core's list, so the two cannot drift
 
 
 def owner(setting: str) -> str | None:

@@ -192,6 +192,8 @@ def test_validation_rows_are_never_trained_on():
 def test_dense_settings_are_refused_with_the_reason():
     with pytest.raises(PixelRNNError, match="mode='many-to-one'.*dense architecture"):
         train(np.zeros((16, 16), np.uint8), steps=1, mode="many-to-one")
+    with pytest.raises(PixelRNNError, match="kernel=3, crop=9.*row-lstm architecture"):
+        train(np.zeros((16, 16), np.uint8), steps=1, architecture="dense", kernel=3, crop=9)
     with pytest.raises(PixelRNNError, match="kernel must be odd"):
         train(np.zeros((16, 16), np.uint8), steps=1, kernel=4)
     with pytest.raises(PixelRNNError, match="validation must be"):

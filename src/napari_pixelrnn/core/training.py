@@ -132,21 +132,35 @@ def _check_numbers(config: TrainConfig) -> None:
             raise PixelRNNError(f"{name} must be a whole number >= {0 if name == 'seed' else 1}, got {value!r}.")
     if not isinstance(config.lr, (int, float)) or not 0 < config.lr < 10 or math.isnan(config.lr):
         raise PixelRNNError(f"lr must be a positive learning rate below 10, got {config.lr!r}.")
+    decay = config.weight_decay
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 10:
+        raise PixelRNNError(f"weight_decay must be a number from 0 to 10, got {decay!r}.")
 
 
-# Dense settings with no meaning for a Row LSTM, and the value that means "not set".
-DENSE_ONLY = {"cell": "lstm", "mode": "many-to-many", "context": 16, "bidirectional": False,
-              "batch_norm": True, "within_row": "independent", "granularity": "row"}
+# TrainConfig fields that only one architecture has (every other field applies to both).
+# Giving one a value other than its default with the other architecture is an error.
+ONLY_FOR = {
+    "dense": ("cell", "mode", "context", "bidirectional", "batch_norm", "within_row",
+              "granularity"),
+    "row-lstm": ("kernel", "crop", "flip", "validation", "patience"),
+}
+
+
+def _check_owned_settings(config: TrainConfig) -> None:
+    defaults = TrainConfig()
+    for architecture, names in ONLY_FOR.items():
+        if architecture == config.architecture:
+            continue
+        changed = [f"{name}={getattr(config, name)!r}" for name in names
+                   if getattr(config, name) != getattr(defaults, name)]
+        if changed:
+            raise PixelRNNError(
+                f"{', '.join(changed)}: setting(s) of the {architecture} architecture, which "
+                f"the {config.architecture} model does not have. Use "
+                f"architecture={architecture!r}, or leave them at their defaults.")
 
 
 def _check_row_lstm_settings(config: TrainConfig) -> None:
-    changed = [f"{name}={getattr(config, name)!r}" for name, unset in DENSE_ONLY.items()
-               if getattr(config, name) != unset]
-    if changed:
-        raise PixelRNNError(
-            f"{', '.join(changed)}: setting(s) of the dense architecture, which the Row LSTM "
-            "does not have (it is an LSTM over rows, generating each row left to right). Use "
-            "architecture='dense', or leave them at their defaults.")
     crop, share = config.crop, config.validation
     if isinstance(crop, bool) or not isinstance(crop, (int, np.integer)) or not 2 <= crop <= 4096:
         raise PixelRNNError(f"crop must be a whole number of pixels from 2 to 4096, got {crop!r}.")
@@ -156,9 +170,6 @@ def _check_row_lstm_settings(config: TrainConfig) -> None:
     if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
         raise PixelRNNError(f"patience must be a whole number >= 0 (0: never stop early), got "
                             f"{patience!r}.")
-    decay = config.weight_decay
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 10:
-        raise PixelRNNError(f"weight_decay must be a number from 0 to 10, got {decay!r}.")
 
 
 def _value_kind(config: TrainConfig) -> tuple[str, bool | float]:
@@ -225,6 +236,7 @@ def train_steps(images, config: TrainConfig | None = None
     config = (config or TrainConfig()).resolved()
     _check_numbers(config)
     values, binarize = _value_kind(config)
+    _check_owned_settings(config)
     if config.architecture == "row-lstm":
         _check_row_lstm_settings(config)
     images, rgb = _check_images(images, config)
@@ -251,7 +263,9 @@ def train_steps(images, config: TrainConfig | None = None
     forward = model
     if group is not None:  # gradients are averaged over processes in backward
         forward = data_parallel(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    # AdamW: Adam with decoupled weight decay (none by default: exactly Adam)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps))
     )
