@@ -15,11 +15,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from .data import DataSpec
 from .distributed import all_sum
 from .errors import PixelRNNError
 from .row_net import FEATURES, CausalRowNet, ValueHead
-from .values import VALUE_KINDS, value_model
+from .values import VALUE_KINDS, HasValueModel
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 MODES = ("many-to-many", "many-to-one")
@@ -141,7 +140,7 @@ def _batch_moments(flat: torch.Tensor):
     return mean.to(flat.dtype), (sums[1] / count - mean * mean).clamp(min=0).to(flat.dtype)
 
 
-class GenModel(nn.Module):
+class GenModel(HasValueModel, nn.Module):
     """A row-generating RNN (the lab note's ``GenModel``): the dense architecture.
 
     ``forward(x)`` takes rows ``(batch, rows, input_size)`` in [0, 1] and returns
@@ -184,18 +183,6 @@ class GenModel(nn.Module):
     @classmethod
     def from_config(cls, config: ModelConfig) -> "GenModel":
         return cls(**asdict(config))
-
-    @property
-    def data(self) -> DataSpec | None:
-        return self._data
-
-    @data.setter
-    def data(self, spec: DataSpec | None) -> None:
-        # The value model follows: a binary model's 8-bit likelihood needs its threshold.
-        self._data = spec
-        c = self.config
-        self.value_model = value_model(c.values, c.levels, spec.threshold if spec else None,
-                                       c.components)
 
     @property
     def autoregressive(self) -> bool:

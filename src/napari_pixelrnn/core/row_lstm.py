@@ -18,16 +18,15 @@ model (``run``, ``step``, ``head``, ``decode``), so both families share one samp
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import DataSpec
 from .errors import PixelRNNError
 from .row_net import FEATURES, CausalRowNet
-from .values import VALUE_KINDS, value_model
+from .values import VALUE_KINDS, HasValueModel
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ class RowLSTMLayer(nn.Module):
         return self._cell(self.input_to_state(x).transpose(1, 2) + self._recurrent(h), c)
 
 
-class RowLSTM(nn.Module):
+class RowLSTM(HasValueModel, nn.Module):
     """A Row LSTM over image rows; ``forward``-style calls take ``(N, rows, W * C)``
     rows in [0, 1] flattened as (pixel, channel), like the dense family's."""
 
@@ -150,20 +149,6 @@ class RowLSTM(nn.Module):
     @classmethod
     def from_config(cls, config: RowLSTMConfig) -> RowLSTM:
         return cls(config)
-
-    def settings(self) -> dict:
-        return asdict(self.config)
-
-    @property
-    def data(self) -> DataSpec | None:
-        return self._data
-
-    @data.setter
-    def data(self, spec: DataSpec | None) -> None:
-        self._data = spec
-        c = self.config
-        self.value_model = value_model(c.values, c.levels, spec.threshold if spec else None,
-                                       c.components)
 
     # --- the interface the shared sampler and evaluation use -------------------------
     def _pixels(self, rows: torch.Tensor) -> torch.Tensor:

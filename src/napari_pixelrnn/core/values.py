@@ -212,3 +212,20 @@ def value_model(kind: str, levels: int = 256, threshold: float | None = None,
     if kind == "mixture":
         return MixtureValues(components)
     return LevelValues(levels)
+
+
+class HasValueModel:
+    """For a model class with a ``config`` (values, levels, components): its ``data``
+    (how images map to rows) and the value model that follows from both; a binary
+    model's 8-bit likelihood needs the threshold stored with the data."""
+
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, spec) -> None:
+        self._data = spec
+        c = self.config
+        self.value_model = value_model(c.values, c.levels, spec.threshold if spec else None,
+                                       c.components)
