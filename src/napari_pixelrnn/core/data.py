@@ -169,6 +169,14 @@ def make_spec(images, rgb: bool, binarize: bool | float) -> DataSpec:
     images = images if isinstance(images, list) else [images]
     image = images[0]
     low, high = intensity_range(images)
+    binarizing = binarize is not False and binarize is not None
+    if binarizing and image.dtype.kind in "iu":
+        # a binarized completion comes back in the input's own two values (a 0/1 mask
+        # stays 0/1, not 0/255): its darkest and brightest, not the dtype's range
+        darkest, brightest = (min(float(i.min()) for i in images),
+                              max(float(i.max()) for i in images))
+        if brightest > darkest:
+            low, high = darkest, brightest
     channels = image.shape[-1] if rgb else 1
     width = image.shape[-2] if rgb else image.shape[-1]
     threshold = None

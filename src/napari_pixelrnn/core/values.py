@@ -102,10 +102,12 @@ class ContinuousValues:
 
     def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
         loc, log_scale = self._loc_scale(out)
+        # values the likelihood scores: 8-bit bins. (An unbinned median fed back in let a
+        # constant image drift by a fraction of a level per row, amplified row by row.)
         if not sample or temperature == 0:
-            return loc.clamp(0.0, 1.0)  # the distribution's median
+            return _to_bin(loc.clamp(0.0, 1.0))  # the bin holding the median
         noise = _logistic_noise(loc.shape, loc, generator)
-        return (loc + temperature * torch.exp(log_scale) * noise).clamp(0.0, 1.0)
+        return _to_bin((loc + temperature * torch.exp(log_scale) * noise).clamp(0.0, 1.0))
 
 
 class MixtureValues:
