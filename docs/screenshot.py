@@ -39,6 +39,7 @@ def main() -> None:
     _, widget = viewer.window.add_plugin_dock_widget("napari-pixelrnn", "Train and complete")
     widget.layer_combo.value = layer
     widget.keep_rows.value = KEEP_ROWS
+    widget.settings.architecture.value = "dense"  # the README's picture of the lab note's model
     widget.settings.binarize.value = "otsu"
     widget.settings.steps.value = STEPS
 
