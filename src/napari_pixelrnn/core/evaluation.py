@@ -139,4 +139,6 @@ def drift_warning(scores: dict[str, float]) -> str | None:
             f"{teacher:.3f} bits/dim: the model predicts the masked rows well from the true "
             "rows above, but not from the rows it generates itself. It may have learned to "
             "copy rather than generate (or future rows leaked into training); trust the "
-            "completion less than the teacher-forced loss suggests.")
+            "completion less than the teacher-forced loss suggests. (For a noisy texture "
+            "the gap is expected: its most probable completion is flat, so judge the draws "
+            "and their posterior mean instead.)")
