@@ -39,27 +39,60 @@ def _main_process() -> bool:
     return is_main() and int(os.environ.get("RANK", "0") or 0) == 0
 
 
-def _progress(label: str):
-    """A progress callback printing to stderr, redrawn in place on a terminal."""
-    tty = sys.stderr.isatty()
-    last = [0.0]
+def _progress(label: str, unit: str = "steps", clock=time.monotonic, stream=None):
+    """A progress callback printing to stderr: the bar, the rate (``unit`` per second)
+    and the time left. Redrawn in place on a terminal; elsewhere (a log file, a pipe) a
+    line every 5 s and one at the end."""
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+    last = [None]
+    start = [None]  # (clock, done) at the first report: setup time is not counted
 
     def report(done: int, total: int, extra: str = "") -> None:
         if not _main_process():
             return
-        now = time.monotonic()
-        if done != total and now - last[0] < (0.1 if tty else 5.0):
+        now = clock()
+        if start[0] is None:
+            start[0] = (now, done)
+        if done != total and last[0] is not None and now - last[0] < (0.1 if tty else 5.0):
             return
         last[0] = now
         width = 30
         bar = "#" * (width * done // total)
-        line = f"{label} [{bar:<{width}}] {done}/{total} {extra}"
-        sys.stderr.write(("\r" + line) if tty else (line + "\n"))
+        line = f"{label} [{bar:<{width}}] {done}/{total}"
+        rate = _rate(start[0], now, done)
+        if rate is not None:
+            line += f" {_format_rate(rate)} {unit}/s"
+            if done < total:
+                line += f", {_format_duration((total - done) / rate)} left"
+        if extra:
+            line += f" {extra}"
+        stream.write(("\r" + line + "\x1b[K") if tty else (line + "\n"))
         if tty and done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            stream.write("\n")
+        stream.flush()
 
     return report
+
+
+def _rate(start, now: float, done: int) -> float | None:
+    """Units per second since the first report; None before there is anything to measure."""
+    (then, first) = start
+    if now <= then or done <= first:
+        return None
+    return (done - first) / (now - then)
+
+
+def _format_rate(rate: float) -> str:
+    return f"{rate:.3g}" if rate < 100 else f"{rate:.0f}"
+
+
+def _format_duration(seconds: float) -> str:
+    """0:07, 12:30, 1:02:03."""
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -222,20 +255,61 @@ def _value_settings(args) -> dict:
 
 
 def _train(args, images, keep_rows: int | None, architecture: str | None = None,
-           **overrides):
+           save_on_interrupt=None, **overrides):
     """Train on one image or a list; the settings' errors come before any work.
 
     ``architecture`` (the demo's two runs): train that one, skipping the given options of
-    the other; ``overrides``: settings that replace the options'."""
+    the other; ``save_on_interrupt``: where Ctrl-C saves the model trained so far (then
+    :class:`_Interrupted` is raised); ``overrides``: settings that replace the options'."""
     from .core import TrainConfig, train
 
     settings = _training_settings(args, architecture) | overrides
     if settings.get("seed") is None:
         settings["seed"] = TrainConfig().seed
     report = _TrainingReport()
-    model = train(images, keep_rows=keep_rows, progress=report, **settings)
+    try:
+        model = train(images, keep_rows=keep_rows, progress=report, **settings)
+    except KeyboardInterrupt:
+        if save_on_interrupt is None or report.last is None or not _main_process():
+            raise  # nothing trained yet (or not this process's to save)
+        _save_interrupted(report.last.model, save_on_interrupt, report.stopped_at())
     report.finish()
     return model
+
+
+class _Interrupted(Exception):
+    """Ctrl-C, after the model trained so far was saved and said so: exit status 130."""
+
+
+def _save_interrupted(model, path, when: str) -> None:
+    """Save the model trained so far, say where in one line, and end with status 130."""
+    where = _save(model, path)
+    newline = "\n" if sys.stderr.isatty() else ""  # after the progress line drawn in place
+    sys.stderr.write(f"{newline}interrupted {when}: saved the model trained so far to {where}\n")
+    sys.stderr.flush()
+    raise _Interrupted
+
+
+def _save(model, path):
+    """save_model, its errors naming the user's path (not the temporary file it writes)."""
+    from .core import PixelRNNError, save_model
+
+    try:
+        return save_model(model, path)
+    except OSError as exc:
+        raise PixelRNNError(f"Cannot write the model to {path}: "
+                            f"{exc.strerror or exc}.") from None
+
+
+def _interrupt_model_path(output) -> Path:
+    """Where Ctrl-C in complete saves its model: beside the output, never over a file."""
+    output = Path(output)
+    path = output.with_suffix(".pixelrnn")
+    number = 1
+    while path.exists():
+        path = output.with_name(f"{output.stem}-{number}.pixelrnn")
+        number += 1
+    return path
 
 
 class _TrainingReport:
@@ -263,6 +337,17 @@ class _TrainingReport:
                       f"{v.step}; best: step {v.best_step})")
         self.bar(p.step, p.steps, extra)
 
+    def stopped_at(self) -> str:
+        """'at step 120 of 800 (the weights of step 100, ...)': where Ctrl-C stopped."""
+        p = self.last
+        text = f"at training step {p.step} of {p.steps}"
+        if self.best_step is not None:
+            best = self.validations.get(self.best_step)
+            score = f", {best:.4f} bits/dim" if best is not None else ""
+            text += (f" (kept the weights of step {self.best_step}, the best on the "
+                     f"validation rows{score})")
+        return text
+
     def finish(self) -> None:
         """Say when training stopped early, and which step's weights were kept."""
         p = self.last
@@ -287,7 +372,7 @@ def _complete(model, image, keep_rows: int, args, samples: int | None = None):
     """The completed image; with ``samples``, the :class:`Completions` (drawn)."""
     from .core import complete_rows
 
-    bar = _progress("completing")
+    bar = _progress("completing", "rows")
     rows = complete_rows(model, image, keep_rows,
                          sample=(True if args.sample else None) if samples else args.sample,
                          temperature=args.temperature, seed=_draw_seed(args),
@@ -337,10 +422,22 @@ def _print_scores(scores: dict) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def side_by_side(original: np.ndarray, completed, keep_rows: int) -> np.ndarray:
-    """original | masked | completed (one or a list of them) as one uint8 picture; masked
-    rows shown mid-grey, the cut red, panels 4 white pixels apart."""
+CUT = (255, 0, 0)  # the cut's colour in the side-by-side picture
+
+
+def side_by_side(original: np.ndarray, completed, keep_rows: int,
+                 titles=None) -> np.ndarray:
+    """original | masked | completed (one or a list of them) as one uint8 picture, each
+    panel titled in a white band above it; masked rows shown mid-grey, the cut a red line
+    across the masked panel (red ticks in the gaps beside the others) labelled with its
+    row number, panels 4 white pixels apart. ``titles``: one per completion (default
+    "(a) completion", ...)."""
+    from PIL import Image, ImageDraw, ImageFont
+
     completed = completed if isinstance(completed, (list, tuple)) else [completed]
+    if titles is None:
+        titles = [f"({chr(97 + k)}) completion" for k in range(len(completed))]
+    titles = ["original", f"kept rows, cut at row {keep_rows}", *titles]
 
     def as_uint8_rgb(image):
         image = image.astype(np.float64)
@@ -350,14 +447,44 @@ def side_by_side(original: np.ndarray, completed, keep_rows: int) -> np.ndarray:
         return np.repeat(image[..., None], 3, -1) if image.ndim == 2 else image[..., :3]
 
     both = as_uint8_rgb(np.concatenate([original, *completed], axis=1))  # one shared scale
-    width = original.shape[1]
+    height, width = original.shape[:2]
     panels = [both[:, k * width:(k + 1) * width] for k in range(1 + len(completed))]
     masked = panels[0].copy()
     masked[keep_rows:] = 128
-    masked[keep_rows] = (255, 0, 0)  # the cut
+    masked[keep_rows] = CUT
     panels.insert(1, masked)
-    gap = np.full((original.shape[0], 4, 3), 255, np.uint8)
-    return np.concatenate([x for panel in panels for x in (gap, panel)][1:], axis=1)
+    gap = np.full((height, 4, 3), 255, np.uint8)
+    gap[keep_rows] = CUT  # a tick beside every panel, at the cut
+    body = np.concatenate([x for panel in panels for x in (gap, panel)][1:], axis=1)
+
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines = [_wrap(draw, font, title, width) for title in titles]
+    line_height = max(draw.textbbox((0, 0), "Ag(b)", font=font)[3], 8) + 2
+    band = 4 + line_height * max(len(x) for x in lines)
+    picture = Image.fromarray(np.concatenate(
+        [np.full((band, body.shape[1], 3), 255, np.uint8), body]))
+    draw = ImageDraw.Draw(picture)
+    for k, title in enumerate(lines):
+        for n, text in enumerate(title):
+            draw.text((k * (width + 4) + 1, 2 + n * line_height), text, fill=(0, 0, 0),
+                      font=font)
+    label = f"row {keep_rows}"  # the cut's number, in the grey below it
+    if keep_rows + 2 + line_height <= height:
+        draw.text((width + 4 + 2, band + keep_rows + 2), label, fill=CUT, font=font)
+    return np.asarray(picture)
+
+
+def _wrap(draw, font, text: str, width: int) -> list[str]:
+    """``text`` in lines that fit ``width`` pixels, broken at spaces (a word too long
+    for a line is kept whole)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width - 2:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 # The demo's honest completion trains the Row LSTM for fewer steps than its default, so
@@ -368,7 +495,7 @@ DEMO_ROW_LSTM_STEPS = 300
 def cmd_demo(args) -> int:
     """(a) the lab note's reconstruction experiment: a dense model trained on every row;
     (b) an honest completion: a Row LSTM trained on the rows above the cut only."""
-    from .core import evaluate, load_sample, save_model
+    from .core import evaluate, load_sample
     from .core.io import write_image
     from .core.training import ARCHITECTURE_DEFAULTS
 
@@ -379,7 +506,7 @@ def cmd_demo(args) -> int:
             args.components is None
     image = load_sample("horse")
     keep = image.shape[0] // 2
-    out = Path(args.out)
+    out = _demo_folder(args.out)
     values = _value_settings(args)["values"] or ("binary" if args.binarize else None)
     lstm_steps = args.steps if args.steps is not None else DEMO_ROW_LSTM_STEPS
     runs = [
@@ -404,20 +531,39 @@ def cmd_demo(args) -> int:
         model = _train(args, image, keep_rows, architecture, **overrides)
         if not _main_process():
             continue  # torchrun: the first process completes and writes
-        out.mkdir(parents=True, exist_ok=True)
         completed = _complete(model, image, keep, args)
         write_image(out / f"horse_{name}.png", completed)
-        files = [out / f"horse_{name}.png", save_model(model, out / f"horse_{name}.pixelrnn")]
+        files = [out / f"horse_{name}.png", _save(model, out / f"horse_{name}.pixelrnn")]
         print(f"({label}) scores of the {name}:")
         _print_scores(evaluate(model, image, keep, completed=None if args.sample else completed))
         results.append((completed, files))
     if not _main_process():
         return 0
     panel = out / "horse_side_by_side.png"
-    write_image(panel, side_by_side(image, [done for done, _ in results], keep))
+    titles = ["(a) dense, trained on all rows", "(b) row-lstm, rows above the cut"]
+    write_image(panel, side_by_side(image, [done for done, _ in results], keep, titles))
     print(f"wrote {', '.join(str(f) for _, files in results for f in files)}, {panel} "
           "(original | masked | (a) reconstruction | (b) honest completion)")
     return 0
+
+
+def _demo_folder(folder) -> Path:
+    """The demo's output folder, made (if needed) and tried before any training."""
+    from .core import PixelRNNError
+    from .core.io import check_writable_folder
+
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise PixelRNNError(f"Cannot write the demo's files to {out}: it is a file, not a "
+                            "folder.")
+    if _main_process():
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PixelRNNError(f"Cannot make the folder {out} for the demo's files: "
+                                f"{exc.strerror or exc}.") from None
+        check_writable_folder(out, f"the demo's files to {out}")
+    return out
 
 
 def _retired_keep_rows_only(args, now: str) -> None:
@@ -447,17 +593,19 @@ def _name_images(exc, paths) -> str:
 
 
 def cmd_train(args) -> int:
-    from .core import PixelRNNError, save_model
-    from .core.io import expand_inputs, read_images
+    from .core import PixelRNNError
+    from .core.io import check_output, expand_inputs, read_images
 
     _value_settings(args)  # a contradiction is refused before reading the images
     paths = expand_inputs(args.images)
     _check_not_input([args.output], paths)
+    check_output(args.output, "the model", tiff_only=None)
     images = read_images(paths)
     if _main_process() and len(images) > 1:
         print(f"training on {len(images)} images: {paths[0]} ... {paths[-1]}", flush=True)
     try:
-        model = _train(args, images if len(images) > 1 else images[0], args.keep_rows)
+        model = _train(args, images if len(images) > 1 else images[0], args.keep_rows,
+                       save_on_interrupt=args.output)
     except PixelRNNError as exc:
         raise PixelRNNError(_name_images(exc, paths)) from None
     if not _main_process():
@@ -465,14 +613,14 @@ def cmd_train(args) -> int:
     spec = model.data
     width = (f"trained on images {spec.width} wide, completes any width"
              if model.architecture == "row-lstm" else f"images {spec.width} wide")
-    print(f"wrote {save_model(model, args.output)} ({model.architecture}, "
+    print(f"wrote {_save(model, args.output)} ({model.architecture}, "
           f"{model.config.values} values, {width}, {spec.channels} channel(s), {spec.dtype})")
     return 0
 
 
 def cmd_complete(args) -> int:
-    from .core import evaluate, load_model
-    from .core.io import read_image, write_image
+    from .core import load_model
+    from .core.io import read_image
 
     _check_complete_outputs(args)
     image = read_image(args.image)
@@ -486,9 +634,24 @@ def cmd_complete(args) -> int:
             print(f"training on all rows, the {_height(image, args) - args.keep_rows} it "
                   "completes included: the lab note's reconstruction experiment (the model "
                   "sees the rows it completes)", flush=True)
-        model = _train(args, image, None if args.train_on_all_rows else args.keep_rows)
+        model = _train(args, image, None if args.train_on_all_rows else args.keep_rows,
+                       save_on_interrupt=_interrupt_model_path(args.output))
     if not _main_process():
         return 0  # torchrun: the first process completes and writes
+    try:
+        _complete_and_write(model, image, args)
+    except KeyboardInterrupt:
+        if args.model:
+            raise
+        _save_interrupted(model, _interrupt_model_path(args.output),
+                          "while completing, after training")
+    return 0
+
+
+def _complete_and_write(model, image, args) -> None:
+    from .core import evaluate
+    from .core.io import write_image
+
     if args.samples is None:
         completed = _complete(model, image, args.keep_rows, args)
         write_image(args.output, completed)
@@ -499,7 +662,6 @@ def cmd_complete(args) -> int:
     if args.scores:
         _print_scores(evaluate(model, image, args.keep_rows,
                                completed=None if args.sample else completed))
-    return 0
 
 
 def _check_complete_outputs(args) -> None:
@@ -630,6 +792,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="napari-pixelrnn", epilog=EPILOG,
         description="Learn an image row by row with an RNN and complete its lower rows.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     kw = {"formatter_class": argparse.RawDescriptionHelpFormatter}
 
@@ -702,6 +867,8 @@ def main(argv: list[str] | None = None) -> int:
     except (PixelRNNError, OSError) as exc:
         _error(f"error: {exc}")
         return 2
+    except _Interrupted:  # the model trained so far was saved, and it said so
+        return 130
     except KeyboardInterrupt:
         _error("interrupted")
         return 130

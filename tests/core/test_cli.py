@@ -3,8 +3,10 @@
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -46,9 +48,10 @@ def test_demo_shows_the_reconstruction_and_an_honest_completion(tmp_path):
     assert np.array_equal(complete(honest, horse, 128), completion)
     # original | masked | (a) | (b), 4 white pixels apart
     panel = imread(out / "horse_side_by_side.png")
-    assert panel.shape == (256, 4 * 256 + 3 * 4, 3)
-    assert np.array_equal(panel[:, 2 * 260:2 * 260 + 256, 0], reconstruction)
-    assert np.array_equal(panel[:, 3 * 260:, 0], completion)
+    band = panel.shape[0] - 256  # the titles above the panels
+    assert band > 0 and panel.shape == (256 + band, 4 * 256 + 3 * 4, 3)
+    assert np.array_equal(panel[band:, 2 * 260:2 * 260 + 256, 0], reconstruction)
+    assert np.array_equal(panel[band:, 3 * 260:, 0], completion)
     text = result.stdout
     assert "(a) the lab note's reconstruction experiment" in text and "all 256 rows" in text
     assert "(b) an honest completion" in text and "128 rows above the cut only" in text
@@ -257,7 +260,8 @@ def files(folder):
     (["complete", "in.png", "-o", "x.png", "--keep-rows", "4", "--model", "in.png"],
      "not a napari-pixelrnn checkpoint"),
     (["train", "in.png", "-o", "m", "--cell", "cnn", *DENSE], "Unknown cell"),
-    (["train", "in.jpg", "-o", "m"], "accepted are .png, .tif, .tiff"),
+    (["train", "in.jpg", "-o", "m"],
+     "in.jpg is not an image napari-pixelrnn can read: it reads PNG and TIFF"),
     (["train", "in.png", "wide.png", "-o", "m", "--steps", "1"],
      "image 1 is 9 wide with 1 channel(s), uint8. Crop or convert them first (heights may "
      "differ). (image 0: in.png, image 1: wide.png)"),
@@ -529,7 +533,8 @@ def test_the_progress_line_of_a_real_run(tmp_path, monkeypatch, capsys):
     _, _, err = complete_in_process(tmp_path, monkeypatch, capsys, image, "--steps", "6")
     last = updates[-1]
     line = [x for x in err.splitlines() if x.startswith("training [")][-1]
-    assert f"{last.step}/6 loss {last.loss_bits_per_dim:.4f} bits/dim" in line
+    assert f"{last.step}/6 " in line and " steps/s " in line  # the rate, measured
+    assert f" loss {last.loss_bits_per_dim:.4f} bits/dim" in line
     measured = [u for u in updates if u.validation_bits_per_dim is not None]
     assert measured  # the row-lstm validates by default
     assert f"validation {measured[-1].validation_bits_per_dim:.4f} bits/dim" in line
@@ -551,8 +556,286 @@ def test_demo_gives_each_run_the_options_of_its_architecture(tmp_path, monkeypat
     for name, model in (("reconstruction", reconstruction), ("completion", honest)):
         assert np.array_equal(imread(tmp_path / "d" / f"horse_{name}.png"),
                               complete(model, horse, 128)), name
-    assert imread(tmp_path / "d" / "horse_side_by_side.png").shape == (256, 4 * 260 - 4, 3)
+    panel = imread(tmp_path / "d" / "horse_side_by_side.png")
+    assert panel.shape[0] > 256 and panel.shape[1:] == (4 * 260 - 4, 3)
     assert "(b) an honest completion: a Row LSTM trained on the 128 rows above the cut only, " \
            "2 steps at most\n" in out
     assert err.startswith("note: --keep-rows-only is no longer needed: the demo always shows "
                           "(b)")
+
+
+# -- issue 12: a command line that respects the user's time ---------------------------------
+
+
+def main_in_process(args, capsys):
+    """cli.main's exit status (argparse's included), stdout and stderr."""
+    try:
+        status = cli.main(args)
+    except SystemExit as exit:
+        status = exit.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_version_prints_the_package_version(capsys):
+    from napari_pixelrnn import __version__
+
+    status, out, _ = main_in_process(["--version"], capsys)
+    assert status == 0 and out == f"napari-pixelrnn {__version__}\n"
+
+
+@pytest.mark.parametrize("name,content", [("x.png", b"hello, not an image\n"),
+                                          ("x.tif", b"hello"), ("notes.txt", b"hello"),
+                                          ("empty.png", b"")])
+def test_a_file_that_is_not_an_image_is_one_line_naming_the_formats(tmp_path, monkeypatch,
+                                                                     capsys, name, content):
+    (tmp_path / name).write_bytes(content)
+    monkeypatch.chdir(tmp_path)
+    for args in (["train", name, "-o", "m.pixelrnn"],
+                 ["complete", name, "-o", "o.png", "--keep-rows", "4"]):
+        status, out, err = main_in_process(args, capsys)
+        assert status == 2 and out == "" and err.count("\n") == 1, err
+        assert f"{name} is not an image napari-pixelrnn can read: it reads PNG and TIFF " \
+               "(.png, .tif, .tiff) files." in err
+        assert "pip" not in err and "plugin" not in err
+
+
+def test_a_damaged_png_is_one_line(tmp_path, monkeypatch, capsys):
+    imwrite(tmp_path / "in.png", np.zeros((8, 8), np.uint8))
+    (tmp_path / "cut.png").write_bytes((tmp_path / "in.png").read_bytes()[:20])
+    monkeypatch.chdir(tmp_path)
+    status, _, err = main_in_process(["train", "cut.png", "-o", "m.pixelrnn"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "Cannot read cut.png: a damaged PNG" in err
+
+
+def no_training(*args, **kwargs):
+    raise AssertionError("training started before the outputs were checked")
+
+
+OUTPUT_CASES = [
+    (["complete", "in.png", "-o", "nodir/o.png", "--keep-rows", "4"],
+     "Cannot write the completion to nodir/o.png: the folder nodir/ does not exist."),
+    (["complete", "in.png", "-o", "folder", "--keep-rows", "4"],
+     "Cannot write the completion to folder: it is a folder; give a file name."),
+    (["complete", "in.png", "-o", "o.jpg", "--keep-rows", "4"],
+     "Cannot write the completion to o.jpg: accepted are .png, .tif, .tiff files."),
+    (["complete", "in.png", "-o", "o.tif", "--keep-rows", "4", "--samples", "2", "--mean",
+      "nodir/m.png"], "Cannot write the posterior mean to nodir/m.png: the folder nodir/"),
+    (["complete", "in.png", "-o", "o.tif", "--keep-rows", "4", "--samples", "2",
+      "--uncertainty", "std", "folder"],
+     "Cannot write the uncertainty (float32) to folder: it is a folder"),
+    (["complete", "in.png", "-o", "o.tif", "--keep-rows", "4", "--samples", "2",
+      "--uncertainty", "std", "in.png/u.tif"],
+     "Cannot write the uncertainty (float32) to in.png/u.tif: in.png is not a folder."),
+    (["train", "in.png", "-o", "nodir/m.pixelrnn"],
+     "Cannot write the model to nodir/m.pixelrnn: the folder nodir/ does not exist."),
+    (["train", "in.png", "-o", "folder"],
+     "Cannot write the model to folder: it is a folder; give a file name."),
+    (["demo", "--out", "in.png"], "Cannot write the demo's files to in.png: it is a file"),
+    (["demo", "--out", "in.png/d"], "Cannot make the folder in.png/d for the demo's files"),
+]
+
+
+@pytest.mark.parametrize("args,message", OUTPUT_CASES)
+def test_outputs_are_checked_before_any_training(tmp_path, monkeypatch, capsys, args,
+                                                 message):
+    import napari_pixelrnn.core
+
+    imwrite(tmp_path / "in.png", np.zeros((8, 8), np.uint8))
+    (tmp_path / "folder").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(napari_pixelrnn.core, "train", no_training)
+    status, _, err = main_in_process(args, capsys)
+    assert status == 2 and err.count("\n") == 1, err
+    assert message in err and "training [" not in err
+    assert ".pixelrnn." not in err and "probe" not in err  # no internal temporary file
+
+
+@pytest.mark.parametrize("args,path", [
+    (["train", "in.png", "-o", "ro/m.pixelrnn"], "ro/m.pixelrnn"),
+    (["complete", "in.png", "-o", "ro/o.png", "--keep-rows", "4"], "ro/o.png"),
+    (["complete", "in.png", "-o", "o.tif", "--keep-rows", "4", "--samples", "2", "--mean",
+      "ro/m.tif"], "ro/m.tif"),
+    (["demo", "--out", "ro"], "ro"),
+])
+def test_a_read_only_folder_is_refused_before_training(tmp_path, monkeypatch, capsys, args,
+                                                       path):
+    """As root a chmod'ed folder is still writable: the folder's refusal is simulated where
+    the check tries it (making a file there); the real thing is tested below."""
+    import tempfile
+
+    import napari_pixelrnn.core
+
+    imwrite(tmp_path / "in.png", np.zeros((8, 8), np.uint8))
+    (tmp_path / "ro").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(napari_pixelrnn.core, "train", no_training)
+    real = tempfile.mkstemp
+
+    def refuse(*a, dir=None, **k):
+        if dir is not None and os.path.basename(os.path.abspath(dir)) == "ro":
+            raise PermissionError(13, "Permission denied", os.path.join(dir, ".x.tmp"))
+        return real(*a, dir=dir, **k)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    status, _, err = main_in_process(args, capsys)
+    assert status == 2 and err.count("\n") == 1, err
+    assert f"to {path}: it is read-only (the folder ro/)." in err and ".x.tmp" not in err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_a_really_read_only_folder(tmp_path, monkeypatch, capsys):
+    imwrite(tmp_path / "in.png", np.zeros((8, 8), np.uint8))
+    (tmp_path / "ro").mkdir(mode=0o555)
+    monkeypatch.chdir(tmp_path)
+    status, _, err = main_in_process(["train", "in.png", "-o", "ro/m.pixelrnn"], capsys)
+    assert status == 2 and "it is read-only (the folder ro/)" in err
+
+
+def interrupt_after(monkeypatch, steps: int):
+    """Ctrl-C, as the user's, right after training step ``steps`` was reported."""
+    report = cli._TrainingReport.__call__
+
+    def call(self, p):
+        report(self, p)
+        if p.step == steps:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._TrainingReport, "__call__", call)
+
+
+def test_ctrl_c_keeps_the_row_lstms_best_validation_weights(tmp_path, monkeypatch, capsys):
+    from napari_pixelrnn.core.row_lstm_training import VALIDATE_EVERY
+
+    imwrite(tmp_path / "in.png", stripes())
+    monkeypatch.chdir(tmp_path)
+    interrupt_after(monkeypatch, VALIDATE_EVERY + 3)
+    status, _, err = main_in_process(
+        ["train", "in.png", "-o", "m.pixelrnn", "--steps", "100000", "--hidden-size", "4",
+         "--crop", "8", "--threads", "1"], capsys)
+    assert status == 130
+    assert re.search(rf"interrupted at training step {VALIDATE_EVERY + 3} of 100000 \(kept "
+                     r"the weights of step \d+, the best on the validation rows, [\d.]+ "
+                     r"bits/dim\): saved the model trained so far to m.pixelrnn$",
+                     err.splitlines()[-1]), err.splitlines()[-1]
+    load_model(tmp_path / "m.pixelrnn")
+
+
+@pytest.mark.parametrize("architecture", ["row-lstm", "dense"])
+def test_ctrl_c_in_train_saves_the_model_trained_so_far(tmp_path, monkeypatch, capsys,
+                                                        architecture):
+    imwrite(tmp_path / "in.png", stripes())
+    monkeypatch.chdir(tmp_path)
+    interrupt_after(monkeypatch, 6)
+    started = time.monotonic()
+    status, _, err = main_in_process(
+        ["train", "in.png", "-o", "m.pixelrnn", "--steps", "100000", "--hidden-size", "8",
+         "--threads", "1", "--architecture", architecture], capsys)
+    assert status == 130 and time.monotonic() - started < 60
+    last = err.splitlines()[-1]
+    assert last.startswith("interrupted at training step 6 of 100000")
+    assert last.endswith("saved the model trained so far to m.pixelrnn")
+    model = load_model(tmp_path / "m.pixelrnn")
+    assert model.architecture == architecture
+    assert complete(model, stripes(), 8).shape == stripes().shape
+
+
+def test_ctrl_c_in_complete_saves_its_model_beside_the_output(tmp_path, monkeypatch, capsys):
+    imwrite(tmp_path / "in.png", stripes())
+    (tmp_path / "out.pixelrnn").write_bytes(b"the user's own file")
+    monkeypatch.chdir(tmp_path)
+    interrupt_after(monkeypatch, 4)
+    status, _, err = main_in_process(
+        ["complete", "in.png", "-o", "out.png", "--keep-rows", "8", "--steps", "100000",
+         "--hidden-size", "8", "--threads", "1"], capsys)
+    assert status == 130
+    assert err.splitlines()[-1].endswith("saved the model trained so far to out-1.pixelrnn")
+    assert (tmp_path / "out.pixelrnn").read_bytes() == b"the user's own file"
+    assert not (tmp_path / "out.png").exists()
+    load_model(tmp_path / "out-1.pixelrnn")
+    # the saved model completes, without training again
+    assert cli.main(["complete", "in.png", "-o", "out.png", "--keep-rows", "8", "--model",
+                     "out-1.pixelrnn"]) == 0
+
+
+def test_ctrl_c_before_the_first_step_saves_nothing(tmp_path, monkeypatch, capsys):
+    import napari_pixelrnn.core
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    imwrite(tmp_path / "in.png", stripes())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(napari_pixelrnn.core, "train", interrupted)
+    status, _, err = main_in_process(["train", "in.png", "-o", "m.pixelrnn"], capsys)
+    assert status == 130 and err == "napari-pixelrnn: interrupted\n"
+    assert not (tmp_path / "m.pixelrnn").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_sigint_to_a_training_process(tmp_path):
+    """The real thing: Ctrl-C (SIGINT) to the command, once training is under way."""
+    import signal
+
+    imwrite(tmp_path / "in.png", stripes())
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "napari_pixelrnn", "train", "in.png", "-o", "m.pixelrnn",
+         "--steps", "100000", "--hidden-size", "8", "--threads", "1"],
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()  # the first progress line: training is under way
+        assert line.startswith("training ["), line
+        process.send_signal(signal.SIGINT)
+        err = process.stderr.read()
+        assert process.wait(timeout=60) == 130, err
+    finally:
+        process.kill()
+    assert "saved the model trained so far to m.pixelrnn" in err.splitlines()[-1]
+    load_model(tmp_path / "m.pixelrnn")
+
+
+def test_the_side_by_side_picture_has_titles_and_marks_the_cut():
+    horse = load_sample("horse")
+    plain = cli.side_by_side(horse, [horse, horse], 100)
+    picture = cli.side_by_side(horse, [horse, horse], 100,
+                               ["(a) dense, trained on all rows",
+                                "(b) row-lstm, rows above the cut"])
+    band = picture.shape[0] - horse.shape[0]
+    assert band >= 8 and picture.shape[1] == 4 * 256 + 3 * 4 and plain.shape == picture.shape
+    for k in range(4):  # a title above each panel: dark text in the white band
+        title = picture[:band, k * 260:k * 260 + 256]
+        assert (title.min(axis=-1) < 128).any(), k
+    masked = picture[band:, 260:260 + 256]
+    assert (masked[100] == cli.CUT).all()  # the cut, at its row, across the masked panel
+    assert (masked[:100] != cli.CUT).any(axis=-1).all()  # the kept rows are the image's
+    assert np.array_equal(picture[band:, :256, 0], horse)  # the original, untouched
+    assert (picture[band + 100, 256:260] == cli.CUT).all()  # a tick in the gap
+    below = masked[101:130].astype(int)
+    red = (below[..., 0] > 200) & (below[..., 1] < 120)  # the text is antialiased
+    assert red.any()  # the cut's number, written under it
+    narrow = cli.side_by_side(horse[:, :40], horse[:, :40], 10, ["(a) a long title to wrap"])
+    assert narrow.shape[0] - 256 > band  # the titles wrapped: a taller band
+
+
+def test_the_progress_line_shows_rate_and_time_left_every_5_s_off_a_terminal():
+    import io
+
+    now = [100.0]
+    stream = io.StringIO()  # not a terminal
+    report = cli._progress("training", "steps", clock=lambda: now[0], stream=stream)
+    report(1, 1001)  # the first: printed, nothing measured yet
+    for step in range(2, 1001):
+        now[0] += 0.01  # 100 steps/s
+        report(step, 1001, "loss 1.0000 bits/dim")
+    now[0] += 0.01
+    report(1001, 1001, "loss 0.5000 bits/dim")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "training [" + " " * 30 + "] 1/1001"
+    # one line every 5 s (500 steps) and the last
+    assert [line.split("] ")[1].split(" ")[0] for line in lines] == ["1/1001", "501/1001",
+                                                                    "1001/1001"]
+    assert lines[1].endswith("] 501/1001 100 steps/s, 0:05 left loss 1.0000 bits/dim")
+    assert lines[2].endswith("] 1001/1001 100 steps/s loss 0.5000 bits/dim")
+    assert cli._format_duration(3725) == "1:02:05" and cli._format_duration(7.4) == "0:07"
