@@ -21,6 +21,7 @@ def sections():
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: the seed experiment", speed.training),
+        ("A busy neighbour", speed.busy_neighbour),
         ("GUI responsiveness", gui.responsiveness),
         ("Peak memory", memory.peak_memory),
         ("Completion quality against peers", quality.quality),

@@ -128,3 +128,49 @@ def row_lstm_sampler(quick: bool) -> tuple[str, list[str]]:
              "layer of the row network: the cost is per-operation overhead, so a batch of "
              "draws costs little more than one."]
     return text, notes
+
+
+# another torch job with torch's default threads: small matrix products, as training does
+NEIGHBOUR = "import torch\na = torch.rand(256, 256)\nwhile True:\n    a @ a"
+
+
+def busy_neighbour(quick: bool) -> tuple[str, list[str]]:
+    """The same small CLI training job alone and beside a busy process, with one torch
+    thread (the CLI's default) and with two (torch's default on this machine)."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from napari_pixelrnn.core.io import write_image
+
+    steps = "5" if quick else "30"
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        image = Path(folder) / "in.png"
+        write_image(image, load_sample("camera"))
+        command = [sys.executable, "-m", "napari_pixelrnn", "train", str(image), "-o",
+                   str(Path(folder) / "m.pixelrnn"), "--keep-rows", "64", "--steps", steps,
+                   "--architecture", "dense"]
+        for neighbour in (False, True):
+            busy = subprocess.Popen([sys.executable, "-c", NEIGHBOUR]) if neighbour else None
+            try:
+                for threads in ("1", "2"):
+                    start = time.perf_counter()
+                    subprocess.run([*command, "--threads", threads], check=True,
+                                   capture_output=True, timeout=1800)
+                    rows.append(["busy" if neighbour else "alone", threads,
+                                 time.perf_counter() - start])
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+    alone_1 = rows[0][2]
+    for row in rows:
+        row.append(row[2] / alone_1)
+    text = table(["neighbour", "torch threads", "seconds", "x alone with 1 thread"], rows)
+    notes = [f"`napari-pixelrnn train` of the camera's top half, dense, {steps} steps, each in "
+             "a fresh process (start-up included); the neighbour is another torch process "
+             "multiplying 256x256 matrices with torch's default threads. "
+             "The CLI uses 1 thread unless --threads says otherwise."]
+    return text, notes

@@ -21,6 +21,7 @@ def test_quick_benchmarks_write_every_table(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
     for title in ("Generalization: dense against the Row LSTM", "Row LSTM sampler",
+                  "A busy neighbour",
                   "Sampler against its limits", "Training: the seed experiment",
                   "GUI responsiveness", "Peak memory", "Completion quality against peers",
                   "Value models and left-to-right rows", "Pixel by pixel against row by row"):

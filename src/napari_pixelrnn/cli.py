@@ -195,7 +195,9 @@ def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = Tru
                    help=f"slices, crops or images per step (default {d.batch_size}); under "
                         "torchrun each step's batch is split between the processes")
     g.add_argument("--device", help=f"auto, cpu, cuda or mps (default {d.device})")
-    g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    g.add_argument("--threads", type=int,
+                   help="torch CPU threads (default 1: more threads spin-wait and slow "
+                        "everything down when another process is busy)")
 
 
 # options read by _value_settings, or not passed to train() as they are
@@ -860,7 +862,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import torch
+
     from .core import PixelRNNError
+
+    # One torch thread unless --threads says otherwise: with torch's default (one per
+    # core), a busy neighbour made OpenMP's spin-waiting threads turn a 6 s job into
+    # minutes (docs/benchmarks.md, "A busy neighbour"); the per-row work is small.
+    torch.set_num_threads(getattr(args, "threads", None) or 1)
 
     try:
         return args.run(args)

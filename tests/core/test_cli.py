@@ -839,3 +839,21 @@ def test_the_progress_line_shows_rate_and_time_left_every_5_s_off_a_terminal():
     assert lines[1].endswith("] 501/1001 100 steps/s, 0:05 left loss 1.0000 bits/dim")
     assert lines[2].endswith("] 1001/1001 100 steps/s loss 0.5000 bits/dim")
     assert cli._format_duration(3725) == "1:02:05" and cli._format_duration(7.4) == "0:07"
+
+
+def test_the_cli_uses_one_torch_thread_unless_told(tmp_path):
+    """torch's default (one thread per core) spin-waits: beside another busy torch job a
+    training run took 14x longer with 2 threads, 1.5x with 1 (docs/benchmarks.md)."""
+    import torch
+
+    before = torch.get_num_threads()
+    image = tmp_path / "in.png"
+    imwrite(image, np.zeros((16, 16), np.uint8))
+    try:
+        for extra, expected in (((), 1), (("--threads", "2"), 2)):
+            torch.set_num_threads(3)
+            assert cli.main(["train", str(image), "-o", str(tmp_path / "m.pixelrnn"), "--steps",
+                         "1", "--hidden-size", "4", "--architecture", "dense", *extra]) == 0
+            assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)
