@@ -238,7 +238,8 @@ def from_rows(rows: np.ndarray, spec: DataSpec, shape: tuple[int, ...], dtype) -
     values = rows.reshape(shape).astype(np.float64)
     if dtype.kind == "b":
         return values > 0.5
-    values = spec.low + values * (spec.high - spec.low)
+    # within [low, high] exactly: low + 1 * (high - low) can round past high in floats
+    values = np.clip(spec.low + values * (spec.high - spec.low), spec.low, spec.high)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
         values = np.clip(np.round(values), info.min, info.max)

@@ -13,7 +13,8 @@ the values before it in the row (raster order, R -> G -> B within a pixel) throu
 same causal row network the dense family uses (:class:`.row_net.CausalRowNet`).
 
 The class offers the methods the sampler and the evaluation call on a many-to-many dense
-model (``run``, ``step``, ``head``, ``decode``), so both families share one sampler.
+model (``run``, ``step``, ``head``, ``sample_row``), so both families share one sampler
+and one evaluation.
 """
 
 from __future__ import annotations
@@ -171,10 +172,10 @@ class RowLSTM(HasValueModel, nn.Module):
 
     def _offset(self, base: torch.Tensor) -> torch.Tensor | None:
         """Intensity value models centre each value on the value above, so an untrained
-        model already predicts "like the row above, give or take"; the network learns
-        the departures. (Measured: from a mid-grey centre, the locations took most of the
-        training to find the intensities; a direct path would let training steps move
-        them by far more than the few levels of noise they must resolve.)"""
+        model already predicts "like the row above, give or take" and the network learns
+        the departures. (Measured: from a mid-grey centre, the locations took most of
+        training to find the intensities, and the brick stack's held-out rows cost 4.1
+        bits/dim after 600 steps instead of 3.0 after 400.)"""
         centred_on = getattr(self.value_model, "centred_on", None)
         return None if centred_on is None else centred_on(base)
 
@@ -201,9 +202,6 @@ class RowLSTM(HasValueModel, nn.Module):
             states.append((h, c))
             x = h.transpose(1, 2)
         return self._features(x, pixels), states
-
-    def decode(self, features: torch.Tensor) -> torch.Tensor:
-        return features  # run() already gives per-value features
 
     def head(self, features: torch.Tensor, next_rows: torch.Tensor | None = None):
         """Features ``(..., D, F)`` and the true rows they predict ``(..., D)`` ->
