@@ -77,6 +77,14 @@ def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tens
     return torch.where(x <= 0, log_cdf_upper, torch.where(x >= 1, log_sf_lower, log_mass))
 
 
+def _draw_category(logits: torch.Tensor, temperature: float, generator) -> torch.Tensor:
+    """An index drawn from softmax(logits / T) over the last axis, by Gumbel-max:
+    argmax(logits / T + Gumbel noise)."""
+    u = torch.rand(logits.shape, generator=generator, dtype=logits.dtype, device=logits.device)
+    gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
+    return (logits / temperature + gumbel).argmax(-1)
+
+
 def _logistic_noise(shape, like: torch.Tensor, generator) -> torch.Tensor:
     u = torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
     u = u.clamp(1e-6, 1 - 1e-6)
@@ -102,8 +110,7 @@ class ContinuousValues:
 
     def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
         loc, log_scale = self._loc_scale(out)
-        # values the likelihood scores: 8-bit bins. (An unbinned median fed back in let a
-        # constant image drift by a fraction of a level per row, amplified row by row.)
+        # values the likelihood scores: 8-bit bins, as the training data are
         if not sample or temperature == 0:
             return _to_bin(loc.clamp(0.0, 1.0))  # the bin holding the median
         noise = _logistic_noise(loc.shape, loc, generator)
@@ -157,10 +164,8 @@ class MixtureValues:
         logits, loc, log_scale = self._split(out)
         if not sample or temperature == 0:  # the centre of the heaviest component
             return _to_bin(loc.gather(-1, logits.argmax(-1, keepdim=True))[..., 0].clamp(0, 1))
-        # a component by Gumbel-max on logits / T, then a logistic draw scaled by T
-        u = torch.rand(logits.shape, generator=generator, dtype=out.dtype, device=out.device)
-        gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
-        pick = (logits / temperature + gumbel).argmax(-1, keepdim=True)
+        # a component from softmax(logits / T), then a logistic draw scaled by T
+        pick = _draw_category(logits, temperature, generator)[..., None]
         loc, log_scale = loc.gather(-1, pick)[..., 0], log_scale.gather(-1, pick)[..., 0]
         noise = _logistic_noise(loc.shape, loc, generator)
         drawn = (loc + temperature * torch.exp(log_scale) * noise).clamp(0.0, 1.0)
@@ -194,10 +199,8 @@ class LevelValues:
     def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
         if not sample or temperature == 0:
             level = out.argmax(-1)  # the most probable level
-        else:  # Gumbel-max: argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T)
-            u = torch.rand(out.shape, generator=generator, dtype=out.dtype, device=out.device)
-            gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
-            level = (out / temperature + gumbel).argmax(-1)
+        else:
+            level = _draw_category(out, temperature, generator)
         return level.to(out.dtype) / (self.levels - 1)
 
 
