@@ -670,9 +670,9 @@ def _check_complete_outputs(args) -> None:
     """Refuse output names and sampling options that cannot work, before any training."""
     from .core import PixelRNNError
     from .core.io import check_output
-    from .core.sampler import _check_temperature
+    from .core import CompletionConfig
 
-    _check_temperature(args.temperature)
+    CompletionConfig(temperature=args.temperature)
     many = args.samples is not None and args.samples > 1
     if args.keep_rows_only and args.train_on_all_rows:
         raise PixelRNNError("--keep-rows-only and --train-on-all-rows contradict each other: "

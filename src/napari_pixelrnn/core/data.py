@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import PixelRNNError
+from .errors import ImageMismatchError, PixelRNNError
 
 MAX_NDIM = 5  # (T, Z, H, W, C) is the largest layout we accept
 
@@ -96,8 +96,34 @@ def check_image(image, rgb: bool | None = None, model: DataSpec | None = None
     return image, bool(rgb)
 
 
+@dataclass(frozen=True)
+class Geometry:
+    """Where an image's rows, columns and channels are: ``(*stack, H, W[, C])``."""
+
+    stack: tuple[int, ...]  # the axes before the rows (slices), () for a plain image
+    height: int  # H: rows
+    width: int  # W: pixels per row
+    channels: int  # C: 1 for grayscale
+
+    @property
+    def row_axis(self) -> int:
+        """The axis of the rows: the number of stack axes."""
+        return len(self.stack)
+
+
+def geometry(shaped, rgb: bool) -> Geometry:
+    """The geometry of an array (or anything with a ``shape``, e.g. a napari layer's
+    data) whose last axis is colour when ``rgb``: the one place it is derived."""
+    shape = tuple(int(n) for n in shaped.shape)
+    if rgb:
+        *stack, height, width, channels = shape
+    else:
+        (*stack, height, width), channels = shape, 1
+    return Geometry(tuple(stack), height, width, channels)
+
+
 def image_height(image: np.ndarray, rgb: bool) -> int:
-    return image.shape[row_axis(image, rgb)]
+    return geometry(image, rgb).height
 
 
 def _check_height(height: int) -> None:
@@ -149,18 +175,13 @@ def intensity_range(images: list[np.ndarray]) -> tuple[float, float]:
 def check_same_kind(images: list[np.ndarray], rgb: bool) -> None:
     """A training set's images must share width, channels and dtype (heights may differ)."""
     def describe(image):
-        width, channels = (image.shape[-2], image.shape[-1]) if rgb else (image.shape[-1], 1)
-        return width, channels, str(image.dtype)
+        shape = geometry(image, rgb)
+        return shape.width, shape.channels, str(image.dtype)
 
     first = describe(images[0])
     for number, image in enumerate(images[1:], start=1):
         if describe(image) != first:
-            w, c, d = describe(image)
-            raise PixelRNNError(
-                f"All training images must share width, channels and dtype: image 0 is "
-                f"{first[0]} wide with {first[1]} channel(s), {first[2]}; image {number} is "
-                f"{w} wide with {c} channel(s), {d}. Crop or convert them first "
-                "(heights may differ).")
+            raise ImageMismatchError(number, first, describe(image))
 
 
 def make_spec(images, rgb: bool, binarize: bool | float) -> DataSpec:
@@ -177,8 +198,8 @@ def make_spec(images, rgb: bool, binarize: bool | float) -> DataSpec:
                               max(float(i.max()) for i in images))
         if brightest > darkest:
             low, high = darkest, brightest
-    channels = image.shape[-1] if rgb else 1
-    width = image.shape[-2] if rgb else image.shape[-1]
+    shape = geometry(image, rgb)
+    width, channels = shape.width, shape.channels
     threshold = None
     if binarize is True:
         threshold = otsu_threshold(np.concatenate([_normalize(i, low, high).ravel()
@@ -203,9 +224,19 @@ def to_rows(image: np.ndarray, spec: DataSpec, any_width: bool = False) -> np.nd
 
     ``any_width``: for a model that reads rows of any width (the Row LSTM); the channels
     must still match."""
+    shape = check_fit(image, spec, any_width)
+    values = _normalize(image, spec.low, spec.high)
+    if spec.binary:
+        values = values > spec.threshold
+    return values.reshape(-1, shape.height, shape.width * shape.channels).astype(np.float32)
+
+
+def check_fit(image: np.ndarray, spec: DataSpec, any_width: bool = False) -> Geometry:
+    """Refuse an image a model of ``spec`` cannot read (its width, or channels when
+    ``any_width``); its geometry otherwise."""
     rgb = spec.rgb
-    width = image.shape[-2] if rgb else image.shape[-1]
-    channels = image.shape[-1] if rgb else 1
+    shape = geometry(image, rgb)
+    width, channels = shape.width, shape.channels
     if any_width and not rgb and guess_rgb(image.shape):
         raise PixelRNNError(
             f"The model was trained on grayscale images; this image of shape {image.shape} "
@@ -217,19 +248,15 @@ def to_rows(image: np.ndarray, spec: DataSpec, any_width: bool = False) -> np.nd
             f"has {channels} (shape {image.shape}). Use an image with the same channels, or "
             "train a new model on it.")
     if not any_width and (width != spec.width or channels != spec.channels):
-        shape = f"shape {image.shape}"
+        described = f"shape {image.shape}"
         if not rgb and guess_rgb(image.shape):  # else "3 wide" would puzzle a colour user
-            shape += ": its last axis looks like colour, but this model is grayscale"
+            described += ": its last axis looks like colour, but this model is grayscale"
         raise PixelRNNError(
             f"The model was trained on images {spec.width} pixels wide with {spec.channels} "
-            f"channel(s); this image is {width} wide with {channels} ({shape}). Use an image "
-            "of the same width and channels, or train a new model on it."
+            f"channel(s); this image is {width} wide with {channels} ({described}). Use an "
+            "image of the same width and channels, or train a new model on it."
         )
-    height = image_height(image, rgb)
-    values = _normalize(image, spec.low, spec.high)
-    if spec.binary:
-        values = values > spec.threshold
-    return values.reshape(-1, height, width * channels).astype(np.float32)
+    return shape
 
 
 def from_rows(rows: np.ndarray, spec: DataSpec, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -247,7 +274,7 @@ def from_rows(rows: np.ndarray, spec: DataSpec, shape: tuple[int, ...], dtype) -
 
 
 def row_axis(image: np.ndarray, rgb: bool) -> int:
-    return image.ndim - (3 if rgb else 2)
+    return geometry(image, rgb).row_axis
 
 
 def top_rows(image: np.ndarray, count: int, rgb: bool) -> np.ndarray:

@@ -14,7 +14,7 @@ from .data import check_image, check_keep_rows, image_height, to_rows
 from .errors import PixelRNNError
 from .memory import MAX_DECODED
 from .model import GenModel
-from .sampler import _check_model, any_width, complete
+from .sampler import any_width, check_model, complete
 from .windows import windows_before
 
 # The free-running loss may exceed the teacher-forced one (errors compound), but not by
@@ -88,7 +88,7 @@ def evaluate(model: GenModel, image, keep_rows: int, *,
         ``free_running_pixel_accuracy_pct``. ``masked_rows`` and ``masked_values`` say how
         much was scored.
     """
-    _check_model(model)
+    check_model(model)
     spec = model.data
     image, _ = check_image(image, model=spec)
     keep = check_keep_rows(keep_rows, image_height(image, spec.rgb))

@@ -10,14 +10,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import check_image, check_keep_rows, from_rows, image_height, row_axis, to_rows
+from .config import MAX_SAMPLES, CompletionConfig
+from .data import check_fit, check_image, check_keep_rows, from_rows, geometry, to_rows
 from .errors import PixelRNNError
+from .generators import run_to_end
 from .memory import check_fits, completion_bytes
 from .model import GenModel
 from .row_lstm import RowLSTM
 from .windows import windows_before
 
-MAX_SAMPLES = 1000
+__all__ = ["MAX_SAMPLES", "Completions", "GeneratedRow", "check_completion", "complete",
+           "complete_rows"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Completions:
     def bits_per_dim(self) -> np.ndarray:
         return self.nats_per_dim / math.log(2)
 
-    def ranked(self) -> "Completions":
+    def ranked(self) -> Completions:
         """Most probable first (lowest bits/dim); ties keep draw order."""
         order = np.argsort(self.nats_per_dim, kind="stable")
         return Completions(self.images[order], self.nats_per_dim[order])
@@ -60,70 +63,69 @@ class Completions:
         agree = (self.images == self.images[0]).all(0)
         return np.where(agree, self.images[0], average.astype(dtype))
 
+
 def any_width(model) -> bool:
     """Whether the model reads rows of any width (a Row LSTM) or only its training width."""
     return isinstance(model, RowLSTM)
 
 
-def _check_model(model) -> None:
+def check_model(model) -> None:
+    """Refuse what is not a trained or loaded model."""
     if not isinstance(model, (GenModel, RowLSTM)) or model.data is None:
         raise PixelRNNError(
             "This model has no data settings: use a model returned by train() or load_model()."
         )
 
 
-def _check_temperature(temperature) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
-        0 <= temperature <= 100
-    ):
-        raise PixelRNNError(f"temperature must be a number from 0 to 100, got {temperature!r}.")
-    return float(temperature)
+def check_completion(model, image, keep_rows: int, samples: int | None = None
+                     ) -> tuple[np.ndarray, int]:
+    """Everything that can be refused before completing: the model, the image (and
+    whether the model can read it), the cut, and the memory for ``samples`` copies of
+    the image. Returns the image as an array (not copied) and the rows to keep.
 
-
-def _check_samples(samples) -> int | None:
-    if samples is None:
-        return None
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not (
-            1 <= samples <= MAX_SAMPLES):
-        raise PixelRNNError(f"samples must be None or a whole number from 1 to {MAX_SAMPLES}, "
-                            f"got {samples!r}.")
-    return int(samples)
+    The widget and the CLI call this up front, before adding a layer or training."""
+    check_model(model)
+    spec = model.data
+    image, _ = check_image(image, model=spec)
+    shape = check_fit(image, spec, any_width(model))
+    keep = check_keep_rows(keep_rows, shape.height)
+    copies = samples or 1
+    slices, per_row_values = image.size // (shape.height * shape.width * shape.channels), \
+        shape.width * shape.channels
+    check_fits(completion_bytes(slices * copies, shape.height, per_row_values,
+                                model.value_model.params)
+               + image.size * (12 + copies) + image.nbytes * copies,
+               f"Completing {slices} slice(s) x {copies} sample(s) of {shape.height} rows x "
+               f"{per_row_values} values",
+               "Complete a crop, fewer slices or fewer samples at a time.")
+    return image, keep
 
 
 def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None = None,
                   temperature: float = 1.0, seed: int | None = None,
                   samples: int | None = None
-                  ) -> Generator[GeneratedRow, None, "np.ndarray | Completions"]:
+                  ) -> Generator[GeneratedRow, None, np.ndarray | Completions]:
     """Generate rows ``keep_rows..H-1`` of every slice, yielding each new row.
 
     Returns the completed image (``StopIteration.value``): the input's shape and dtype,
     rows ``< keep_rows`` bit-for-bit the input's; with ``samples=N``, :class:`Completions`.
     The input is never modified.
     """
-    _check_model(model)
-    temperature = _check_temperature(temperature)
-    samples = _check_samples(samples)
-    if sample is None:
-        sample = samples is not None  # asking for several completions means drawing them
+    how = CompletionConfig(sample=sample, temperature=temperature, seed=seed,
+                           samples=samples)
+    image, keep = check_completion(model, image, keep_rows, how.samples)
+    sample, samples, copies = how.draws, how.samples, how.samples or 1
+    temperature = float(how.temperature)
     spec = model.data
-    image, _ = check_image(image, model=spec)
-    height = image_height(image, spec.rgb)
-    keep = check_keep_rows(keep_rows, height)
-    copies = samples or 1
+    shape = geometry(image, spec.rgb)
+    height, axis = shape.height, shape.row_axis
     # a Row LSTM reads rows of any width; the dense family has a weight per column
     rows = torch.from_numpy(to_rows(image, spec, any_width=any_width(model)))
     slices, per_row_values = rows.shape[0], rows.shape[-1]
-    check_fits(completion_bytes(slices * copies, height, per_row_values,
-                                model.value_model.params)
-               + image.size * (12 + copies) + image.nbytes * copies,
-               f"Completing {slices} slice(s) x {copies} sample(s) of {height} rows x "
-               f"{per_row_values} values",
-               "Complete a crop, fewer slices or fewer samples at a time.")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
     completed = np.repeat(image[None], copies, axis=0)  # (copies, *image.shape)
-    axis = row_axis(image, spec.rgb)
     row_shape = (copies,) + image.shape[:axis] + image.shape[axis + 1:]
 
     steps = model.to_steps(rows).repeat(copies, 1, 1).to(device)  # sample-major batch
@@ -197,7 +199,7 @@ def _many_to_one(model, steps, keep):
 
 def complete(model: GenModel, image, keep_rows: int, *, sample: bool | None = None,
              temperature: float = 1.0, seed: int | None = None,
-             samples: int | None = None) -> "np.ndarray | Completions":
+             samples: int | None = None) -> np.ndarray | Completions:
     """Complete an image: keep its top ``keep_rows`` rows and generate the rest.
 
     Parameters
@@ -226,10 +228,5 @@ def complete(model: GenModel, image, keep_rows: int, *, sample: bool | None = No
         :class:`Completions`: ``images`` ``(N, *image.shape)`` and each one's
         ``bits_per_dim`` under the model, ``ranked()`` to sort them.
     """
-    steps = complete_rows(model, image, keep_rows, sample=sample, temperature=temperature,
-                          seed=seed, samples=samples)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    return run_to_end(complete_rows(model, image, keep_rows, sample=sample,
+                                    temperature=temperature, seed=seed, samples=samples))
