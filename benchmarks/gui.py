@@ -16,7 +16,7 @@ import json, sys, time
 import napari
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QApplication
-import napari_pixelrnn._jobs as jobs, napari_pixelrnn._settings as settings
+import napari_pixelrnn._napari.jobs as jobs, napari_pixelrnn._napari.settings as settings
 
 threads, steps = int(sys.argv[1]), int(sys.argv[2])
 jobs.GUI_TORCH_THREADS = settings.GUI_TORCH_THREADS = threads  # the setting under test

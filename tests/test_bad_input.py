@@ -24,7 +24,7 @@ import pytest
 import tifffile
 from napari.components import ViewerModel
 
-from napari_pixelrnn._widget import PixelRNNWidget
+from napari_pixelrnn._napari.widget import PixelRNNWidget
 from napari_pixelrnn.core import PixelRNNError, complete, save_model, train
 
 from .gui.conftest import complete as complete_in_widget
@@ -118,7 +118,7 @@ CASES = [
     Case("--keep-rows 2.5", ramp, "argument --keep-rows: invalid int value: '2.5'",
          ("cli",), keep=2.5),
     Case("training on 1 kept row", ramp, "Training needs at least 2 rows to keep", keep=1,
-         settings={"keep_rows": 1}),  # the default of the CLI and the widget
+         settings={"keep_rows": 1}, gui=SLIDER_REFUSES),  # to train, the slider starts at 2
     # models that do not fit the image: a dense model is bound to its width and channels,
     Case("model of another width", lambda: ramp(8, 5), "trained on images 6 pixels wide",
          model_on=ramp, settings=DENSE),
@@ -235,7 +235,7 @@ def check_widget(case, widget, layer, qtbot, notes):
         assert not widget.layer_combo.choices
         widget.train_button.native.click()
         assert len(notes.errors) == 1 and "No image layer" in notes.errors[0]
-    elif case.gui == SLIDER_REFUSES:  # the image has 8 rows: the slider spans 1..7
+    elif case.gui == SLIDER_REFUSES:  # the image has 8 rows: the slider spans 2..7
         try:
             widget.keep_rows.value = case.keep
         except ValueError:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._architectures import owner
+from .core.config import owner
 
 EPILOG = "Run 'napari-pixelrnn COMMAND -h' for a command's options."
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from napari.utils.notifications import NotificationSeverity, notification_manager
 
-from napari_pixelrnn._widget import PixelRNNWidget
+from napari_pixelrnn._napari.widget import PixelRNNWidget
 
 PLUGIN, WIDGET = "napari-pixelrnn", "Train and complete"
 WAIT_MS = 60_000  # generous: the test machine may be shared
@@ -65,7 +65,7 @@ def open_widget(make_napari_viewer, qtbot):
 def slow_rows(monkeypatch):
     """Slow generation to ~20 rows a second in the worker: the samples of a completion
     are drawn in one batch, so even 64 of them finish too soon to cancel mid-way."""
-    import napari_pixelrnn._widget as widget_module
+    import napari_pixelrnn._napari.widget as widget_module
 
     real = widget_module.completion
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_pixelrnn._architectures import ONLY_FOR
-from napari_pixelrnn._settings import ModelSettings
+from napari_pixelrnn.core.config import ONLY_FOR
+from napari_pixelrnn._napari.settings import ModelSettings
 from napari_pixelrnn.core import TrainConfig, row_lstm_training, train_steps
 from napari_pixelrnn.core import complete as core_complete
 from napari_pixelrnn.core.training import ARCHITECTURE_DEFAULTS
@@ -171,7 +171,7 @@ def test_the_mean_of_the_samples_as_a_new_layer(open_widget, qtbot, notes):
         "brick_stack", "brick_stack completed", "brick_stack mean of 4 draws"]
 
     c.samples.value = 1  # the option needs samples: no mean layer for one completion
-    assert not c.mean.enabled and not c.request(48).mean
+    assert not c.mean.enabled and not c.config().mean
     complete(qtbot, widget)
     assert sum(layer.name.endswith("draws") for layer in viewer.layers) == 1
     assert not notes.errors

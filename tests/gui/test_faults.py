@@ -76,7 +76,7 @@ def _counting(job, produced: list):
 
 
 def test_stop_ends_training_within_one_step(open_widget, qtbot, notes, monkeypatch):
-    import napari_pixelrnn._widget as widget_module
+    import napari_pixelrnn._napari.widget as widget_module
 
     produced = []
     monkeypatch.setattr(widget_module, "training", _counting(widget_module.training, produced))
@@ -93,7 +93,7 @@ def test_stop_ends_training_within_one_step(open_widget, qtbot, notes, monkeypat
 
 def test_cancel_ends_generation_within_one_row(open_widget, qtbot, notes, monkeypatch,
                                                slow_rows):
-    import napari_pixelrnn._widget as widget_module
+    import napari_pixelrnn._napari.widget as widget_module
 
     produced = []
     monkeypatch.setattr(widget_module, "completion", _counting(widget_module.completion, produced))

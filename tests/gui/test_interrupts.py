@@ -101,7 +101,7 @@ def test_removing_layers_while_completing(open_widget, qtbot, notes, slow_rows):
     qtbot.waitUntil(lambda: widget._output.rows_done >= 1, timeout=WAIT_MS)
     viewer.layers.remove(widget.completed_layer)
     wait_idle(qtbot, widget)
-    assert notes.infos[-1] == "Completion stopped: its layer 'horse completed' was removed."
+    assert notes.infos[-1] == "Completion stopped: its layer 'horse completed (draw order)' was removed."
     assert [layer.name for layer in viewer.layers] == ["horse"]
 
     widget.completion.samples.value = 1
@@ -125,16 +125,16 @@ def test_closing_the_viewer_while_a_worker_runs(open_widget, qtbot, notes, job, 
         train(qtbot, widget)
         widget.completion.samples.value = 64
         widget.complete()
-        worker = widget._running.get("complete")
+        running = widget._running.get("complete")
         qtbot.waitUntil(lambda: widget._output.rows_done >= 1, timeout=WAIT_MS)
     else:
         widget.settings.steps.value = LONG
         widget.train()
-        worker = widget._running.get("train")
+        running = widget._running.get("train")
         qtbot.waitUntil(lambda: len(widget.loss_plot.points()[0]) >= 1, timeout=WAIT_MS)
     viewer.close()
-    assert worker.abort_requested  # the worker was asked to stop ...
-    qtbot.waitUntil(lambda: not worker.is_running, timeout=WAIT_MS)  # ... and did
+    assert running.stop_requested  # the worker was asked to stop ...
+    qtbot.waitUntil(lambda: not running.worker.is_running, timeout=WAIT_MS)  # ... and did
     assert not notes.errors
 
 
@@ -142,11 +142,11 @@ def test_closing_the_dock_widget_while_training(open_widget, qtbot, notes):
     viewer, widget = open_widget("brick_stack")
     widget.settings.steps.value = LONG
     widget.train()
-    worker = widget._running.get("train")
+    running = widget._running.get("train")
     qtbot.waitUntil(lambda: len(widget.loss_plot.points()[0]) >= 1, timeout=WAIT_MS)
     viewer.window.remove_dock_widget(widget)
-    assert worker.abort_requested
-    qtbot.waitUntil(lambda: not worker.is_running, timeout=WAIT_MS)
+    assert running.stop_requested
+    qtbot.waitUntil(lambda: not running.worker.is_running, timeout=WAIT_MS)
     assert [layer.name for layer in viewer.layers] == ["brick_stack"]  # guide removed
     viewer.add_image(np.zeros((8, 8)), name="new")  # the closed widget stays closed
     assert "pixelrnn cut" not in viewer.layers

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_pixelrnn._cut_line import GUIDE_NAME
-from napari_pixelrnn._settings import BIDIRECTIONAL_WHY
+from napari_pixelrnn._napari.cut import GUIDE_NAME
+from napari_pixelrnn._napari.settings import BIDIRECTIONAL_WHY
 from napari_pixelrnn.core import load_sample
 
 from .conftest import PLUGIN
@@ -40,13 +40,13 @@ def test_picker_lists_image_layers_and_follows_the_layer_list(open_widget):
     [stack] = viewer.open_sample(PLUGIN, "brick_stack")
     assert widget.layer_combo.choices == (camera, stack)
     widget.layer_combo.value = stack
-    assert (widget.keep_rows.min, widget.keep_rows.max) == (1, 63)
+    assert (widget.keep_rows.min, widget.keep_rows.max) == (2, 63)
     assert widget.completion.slices.enabled
 
     viewer.layers.remove(stack)
     assert widget.layer_combo.choices == (camera,)
     assert widget.layer_combo.value is camera
-    assert (widget.keep_rows.min, widget.keep_rows.max) == (1, 127)
+    assert (widget.keep_rows.min, widget.keep_rows.max) == (2, 127)
     assert not widget.completion.slices.enabled  # a single image has no slices
     camera.data = camera.data[:50]  # new data, new height: the slider follows
     assert (widget.keep_rows.max, widget.keep_rows.value) == (49, 25)

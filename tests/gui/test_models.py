@@ -77,8 +77,7 @@ def test_user_errors_are_notifications(open_widget, qtbot, notes, tmp_path):
     widget.layer_combo.value = viewer.layers["two rows"]
     assert widget.keep_rows.max == 1
     widget.train()  # one row above the cut is too little to learn from (the core says)
-    assert widget.is_training
-    qtbot.waitUntil(lambda: not widget.is_training, timeout=10_000)
+    assert not widget.is_training  # refused up front, before any worker starts
     assert notes.errors[5] == "Training needs at least 2 rows to keep (keep_rows >= 2)."
     assert widget.model is None and "No model yet" in widget.train_status.value
     assert len(notes.errors) == 6

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from napari.utils.notifications import NotificationSeverity
 
-import napari_pixelrnn._jobs as jobs
+import napari_pixelrnn._napari.jobs as jobs
 from napari_pixelrnn.core import complete as core_complete
 from napari_pixelrnn.core import drift_warning, uncertainty
 
@@ -69,7 +69,7 @@ def test_one_drawn_sample_is_scored_and_no_uncertainty(open_widget, qtbot, notes
     c = widget.completion
     c.samples.value, c.uncertainty.value = 2, True
     c.samples.value, c.draw.value, c.seed.value = 1, True, 11  # the checkbox stays ticked
-    assert not c.uncertainty.enabled and c.request(48).uncertainty is None
+    assert not c.uncertainty.enabled and c.config().uncertainty is None
 
     out = complete(qtbot, widget)
     drawn = core_complete(widget.model, stack.data, 48, samples=1, seed=11)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from napari_pixelrnn.core.samples import SAMPLES, load_sample
+from ..core.samples import SAMPLES, load_sample
 
 
 def _layer(key: str, **kwargs):

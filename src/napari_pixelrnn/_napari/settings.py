@@ -1,23 +1,22 @@
-"""The widget's settings forms (magicgui) and how they read into plain settings objects.
+"""The widget's settings forms (magicgui) and how they read into the core's configs.
 
 The forms are read on the GUI thread into a :class:`~napari_pixelrnn.core.TrainConfig` or
-a :class:`~napari_pixelrnn._jobs.CompletionRequest`; workers only ever see those.
+a :class:`~napari_pixelrnn.core.CompletionConfig`; workers only ever see those. Every
+form field is named after the config field it fills (a test checks the two match, and
+that every choice offered is one of the core's).
 """
 
 from __future__ import annotations
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
 
-from ._architectures import ONLY_FOR, owner
-from ._jobs import GUI_TORCH_THREADS, CompletionRequest
-from .core import TrainConfig
-from .core.device import available_devices
-from .core.training import ARCHITECTURE_DEFAULTS
+from ..core import CompletionConfig, TrainConfig, owner
+from ..core.config import ARCHITECTURE_DEFAULTS, INTENSITIES, ONLY_FOR
+from ..core.device import available_devices
+from .jobs import GUI_TORCH_THREADS
 
 DEFAULTS = TrainConfig()  # one source of truth for the defaults: the core's config
 ARCH_NAMES = {"row-lstm": "Row LSTM", "dense": "dense"}
-# values=None in the core: what each architecture models intensities with
-INTENSITIES = {"row-lstm": "mixture", "dense": "continuous"}
 BIDIRECTIONAL_WHY = (
     "Only with mode many-to-one. In many-to-many mode the backward direction would read "
     "the rows below each position, so the model would see the row it has to predict."
@@ -194,21 +193,27 @@ class ModelSettings:
     def train_config(self, keep_rows: int | None, rgb: bool) -> TrainConfig:
         """The training settings; ``keep_rows`` None trains on the whole image. The other
         architecture's settings (greyed out) stay at the core's defaults."""
-        binarize = {"off": False, "otsu": True}.get(self.binarize.value,
-                                                    float(self.threshold.value))
         arch = self.architecture.value
-        own = {name: getattr(self, name).value for name in ONLY_FOR[arch]}
-        return TrainConfig(
-            keep_rows=keep_rows, architecture=arch, steps=self.steps.value,
-            lr=float(self.lr.value), hidden_size=self.hidden_size.value,
-            num_layers=self.num_layers.value,
-            dropout=float(self.dropout.value) if self.dropout.enabled else 0.0,
-            weight_decay=float(self.weight_decay.value), binarize=binarize,
-            values=self.values.value, levels=self.levels.value,
-            components=self.components.value, rgb=rgb, seed=self.seed.value,
-            device=self.device.value, batch_size=self.batch_size.value,
-            threads=GUI_TORCH_THREADS, **own,
-        )
+        shared = [name for name in FORM_FIELDS if owner(name) is None]
+        values = {name: getattr(self, name).value for name in (*shared, *ONLY_FOR[arch])}
+        values["dropout"] = values["dropout"] if self.dropout.enabled else 0.0
+        return TrainConfig(keep_rows=keep_rows, rgb=rgb, threads=GUI_TORCH_THREADS,
+                           binarize=self.binarize_setting(), **values)
+
+    def binarize_setting(self) -> bool | float:
+        """The Binarize form as TrainConfig.binarize: off, Otsu or a fixed threshold."""
+        return {"off": False, "otsu": True}.get(self.binarize.value,
+                                                float(self.threshold.value))
+
+
+# TrainConfig fields the model form fills one to one (binarize from two widgets; the
+# cut, the colour axis and the torch threads come from the layer and the widget).
+FORM_FIELDS = ("architecture", "steps", "lr", "hidden_size", "num_layers", "dropout",
+               "weight_decay", "values", "levels", "components", "seed", "device",
+               "batch_size", "cell", "mode", "context", "bidirectional", "batch_norm",
+               "within_row", "granularity", "kernel", "crop", "flip", "validation",
+               "patience")
+GUI_ONLY = ("threshold",)  # read into binarize
 
 
 class CompletionSettings(Container):
@@ -253,10 +258,13 @@ class CompletionSettings(Container):
         self.uncertainty_kind.enabled = many and self.uncertainty.value
         self.mean.enabled = many
 
-    def request(self, keep_rows: int) -> CompletionRequest:
-        many = self.samples.value > 1
-        return CompletionRequest(
-            keep_rows=keep_rows, samples=self.samples.value, sample=bool(self.draw.value),
-            temperature=float(self.temperature.value), seed=self.seed.value,
+    def config(self) -> CompletionConfig:
+        """The completion settings: ``samples`` > 1 (or Draw values) draws values."""
+        count, draw = self.samples.value, bool(self.draw.value)
+        draws = draw or count > 1
+        many = count > 1
+        return CompletionConfig(
+            sample=draws, temperature=float(self.temperature.value), seed=self.seed.value,
+            samples=count if draws else None,
             uncertainty=self.uncertainty_kind.value if many and self.uncertainty.value
             else None, mean=many and bool(self.mean.value))
