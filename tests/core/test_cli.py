@@ -14,6 +14,9 @@ import tifffile
 from imageio.v3 import imread, imwrite
 
 from napari_pixelrnn import cli
+from napari_pixelrnn.cli import picture as cli_picture
+from napari_pixelrnn.cli import running
+from napari_pixelrnn.cli import progress as cli_progress
 from napari_pixelrnn.core import (complete, evaluate, load_model, load_sample, save_model,
                                   train, uncertainty)
 
@@ -232,12 +235,12 @@ SCORES = dict(masked_rows=8, masked_values=96, alphabet=2, teacher_forced_bits_p
 
 
 def test_a_drifting_model_gets_a_one_line_warning_on_stderr(capsys):
-    cli._print_scores(SCORES)
+    running.print_scores(SCORES)
     out, err = capsys.readouterr()
     assert "0.1000" in out and "0.9000" in out and "pixel accuracy 75.00 %" in out
     assert err.startswith("warning: Free-running loss 0.900 bits/dim is far above")
     assert err.count("\n") == 1
-    cli._print_scores({**SCORES, "free_running_bits_per_dim": 0.25})  # 2 x 0.1 + 0.1 > 0.25
+    running.print_scores({**SCORES, "free_running_bits_per_dim": 0.25})  # 2 x 0.1 + 0.1 > 0.25
     out, err = capsys.readouterr()
     assert "0.2500" in out and err == ""
 
@@ -397,7 +400,7 @@ def test_every_training_setting_has_an_option_with_help_and_the_core_defaults():
 
 
 def parsed_settings(*args):
-    return cli._training_settings(cli.build_parser().parse_args(
+    return running._training_settings(cli.build_parser().parse_args(
         ["train", "in.png", "-o", "m", *args]))
 
 
@@ -506,7 +509,7 @@ def progress(step, loss, validation=None, best=None, steps=100):
 
 
 def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
-    report = cli._TrainingReport()
+    report = cli_progress.TrainingReport()
     report(progress(1, np.log(2) * 3.0, validation=2.5, best=1))
     report(progress(2, np.log(2) * 2.0))
     report(progress(3, np.log(2) * 1.5, validation=2.75, best=1))
@@ -519,7 +522,7 @@ def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
                        "improving (--patience)")
     assert err[-1] == ("kept the weights of step 1, the best on the validation rows "
                        "(2.5000 bits/dim)")
-    report = cli._TrainingReport()  # dense: no validation, no notes
+    report = cli_progress.TrainingReport()  # dense: no validation, no notes
     report(progress(100, np.log(2) * 0.5))
     report.finish()
     err = capsys.readouterr().err.splitlines()
@@ -695,14 +698,14 @@ def test_a_really_read_only_folder(tmp_path, monkeypatch, capsys):
 
 def interrupt_after(monkeypatch, steps: int):
     """Ctrl-C, as the user's, right after training step ``steps`` was reported."""
-    report = cli._TrainingReport.__call__
+    report = cli_progress.TrainingReport.__call__
 
     def call(self, p):
         report(self, p)
         if p.step == steps:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli._TrainingReport, "__call__", call)
+    monkeypatch.setattr(cli_progress.TrainingReport, "__call__", call)
 
 
 def test_ctrl_c_keeps_the_row_lstms_best_validation_weights(tmp_path, monkeypatch, capsys):
@@ -798,8 +801,8 @@ def test_sigint_to_a_training_process(tmp_path):
 
 def test_the_side_by_side_picture_has_titles_and_marks_the_cut():
     horse = load_sample("horse")
-    plain = cli.side_by_side(horse, [horse, horse], 100)
-    picture = cli.side_by_side(horse, [horse, horse], 100,
+    plain = cli_picture.side_by_side(horse, [horse, horse], 100)
+    picture = cli_picture.side_by_side(horse, [horse, horse], 100,
                                ["(a) dense, trained on all rows",
                                 "(b) row-lstm, rows above the cut"])
     band = picture.shape[0] - horse.shape[0]
@@ -808,14 +811,14 @@ def test_the_side_by_side_picture_has_titles_and_marks_the_cut():
         title = picture[:band, k * 260:k * 260 + 256]
         assert (title.min(axis=-1) < 128).any(), k
     masked = picture[band:, 260:260 + 256]
-    assert (masked[100] == cli.CUT).all()  # the cut, at its row, across the masked panel
-    assert (masked[:100] != cli.CUT).any(axis=-1).all()  # the kept rows are the image's
+    assert (masked[100] == cli_picture.CUT).all()  # the cut, at its row, across the masked panel
+    assert (masked[:100] != cli_picture.CUT).any(axis=-1).all()  # the kept rows are the image's
     assert np.array_equal(picture[band:, :256, 0], horse)  # the original, untouched
-    assert (picture[band + 100, 256:260] == cli.CUT).all()  # a tick in the gap
+    assert (picture[band + 100, 256:260] == cli_picture.CUT).all()  # a tick in the gap
     below = masked[101:130].astype(int)
     red = (below[..., 0] > 200) & (below[..., 1] < 120)  # the text is antialiased
     assert red.any()  # the cut's number, written under it
-    narrow = cli.side_by_side(horse[:, :40], horse[:, :40], 10, ["(a) a long title to wrap"])
+    narrow = cli_picture.side_by_side(horse[:, :40], horse[:, :40], 10, ["(a) a long title to wrap"])
     assert narrow.shape[0] - 256 > band  # the titles wrapped: a taller band
 
 
@@ -824,7 +827,7 @@ def test_the_progress_line_shows_rate_and_time_left_every_5_s_off_a_terminal():
 
     now = [100.0]
     stream = io.StringIO()  # not a terminal
-    report = cli._progress("training", "steps", clock=lambda: now[0], stream=stream)
+    report = cli_progress.progress("training", "steps", clock=lambda: now[0], stream=stream)
     report(1, 1001)  # the first: printed, nothing measured yet
     for step in range(2, 1001):
         now[0] += 0.01  # 100 steps/s
@@ -838,7 +841,7 @@ def test_the_progress_line_shows_rate_and_time_left_every_5_s_off_a_terminal():
                                                                     "1001/1001"]
     assert lines[1].endswith("] 501/1001 100 steps/s, 0:05 left loss 1.0000 bits/dim")
     assert lines[2].endswith("] 1001/1001 100 steps/s loss 0.5000 bits/dim")
-    assert cli._format_duration(3725) == "1:02:05" and cli._format_duration(7.4) == "0:07"
+    assert cli_progress._format_duration(3725) == "1:02:05" and cli_progress._format_duration(7.4) == "0:07"
 
 
 def test_the_cli_uses_one_torch_thread_unless_told(tmp_path):
