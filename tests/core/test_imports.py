@@ -22,3 +22,21 @@ def test_import_is_headless(module, forbidden):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_no_core_module_loads_qt_or_napari():
+    """Every module under core/, imported on its own, leaves Qt and napari unloaded."""
+    code = """
+import importlib, pkgutil, sys
+import napari_pixelrnn.core as core
+for info in pkgutil.iter_modules(core.__path__):
+    importlib.import_module(f"napari_pixelrnn.core.{info.name}")
+bad = sorted(m for m in sys.modules
+             if m.split('.')[0] in {'qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'napari',
+                                    'magicgui', 'vispy', 'superqt', 'pyqtgraph'})
+print(','.join(bad))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

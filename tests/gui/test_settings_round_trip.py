@@ -1,0 +1,49 @@
+"""Every TrainConfig and CompletionConfig field is reachable from the widget (or listed
+as set from elsewhere), found by introspection; the forms offer only the core's choices."""
+
+from dataclasses import asdict, fields
+
+from magicgui.widgets import ComboBox
+
+from napari_pixelrnn._napari.settings import (FORM_FIELDS, GUI_ONLY, CompletionSettings,
+                                              ModelSettings)
+from napari_pixelrnn.core import CompletionConfig, TrainConfig
+from napari_pixelrnn.core.config import CHOICES, ONLY_FOR
+
+# TrainConfig fields the widget fills from something else than a form field of that name
+GUI_ELSEWHERE = {"keep_rows": "the cut slider and 'Train on'", "rgb": "the layer",
+                 "threads": "always 1 in napari", "binarize": "Binarize and Threshold"}
+
+
+def test_every_training_setting_is_in_the_form(qtbot):
+    form = ModelSettings()
+    names = {f.name for f in fields(TrainConfig)}
+    assert set(FORM_FIELDS) | set(GUI_ELSEWHERE) == names
+    for name in (*FORM_FIELDS, *GUI_ONLY):
+        assert hasattr(form, name), name
+    for name, choices in CHOICES.items():
+        widget = getattr(form, name)
+        assert isinstance(widget, ComboBox)
+        assert set(widget.choices) <= set(choices), name
+
+
+def test_the_form_round_trips_to_a_config(qtbot):
+    form = ModelSettings()
+    for arch in ONLY_FOR:
+        form.architecture.value = arch
+        config = form.train_config(keep_rows=8, rgb=False)
+        for name in FORM_FIELDS:
+            if name in ONLY_FOR[arch] or all(name not in own for own in ONLY_FOR.values()):
+                expected = getattr(form, name).value
+                if name == "dropout" and not form.dropout.enabled:
+                    expected = 0.0
+                assert getattr(config, name) == expected, (arch, name)
+
+
+def test_every_completion_setting_is_in_the_form(qtbot):
+    form = CompletionSettings()
+    form.samples.value, form.uncertainty.value, form.mean.value = 3, True, True
+    config = form.config()
+    assert isinstance(config, CompletionConfig)
+    assert asdict(config) == {"sample": True, "temperature": 1.0, "seed": 0, "samples": 3,
+                              "uncertainty": "std", "mean": True}
