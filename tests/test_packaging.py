@@ -49,8 +49,8 @@ print(sorted(s.key for s in manifest.contributions.sample_data) == sorted(SAMPLE
 print([load_sample(k).shape for k in SAMPLES])
 """
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=False, timeout=300, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
-                            cwd=tmp_path)
+                            check=False, timeout=300, cwd=tmp_path,
+                            env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     where, widgets, samples_match, shapes = result.stdout.strip().splitlines()
     assert where.startswith(str(target))  # the wheel's copy, not the source tree
