@@ -15,11 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _readme_example() -> str:
     text = (ROOT / "README.md").read_text()
-    return re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    return re.search(r"```python\n(.*?)```", text, re.DOTALL).group(1)
 
 
 def test_the_readme_example_runs(tmp_path, monkeypatch):
-    import napari_pixelrnn.core as core
+    from napari_pixelrnn import core
 
     real = core.train
 

@@ -29,7 +29,7 @@ def test_switching_the_picked_layer_while_training(open_widget, qtbot, notes):
 
 def test_loading_a_model_while_generating_is_refused(open_widget, qtbot, notes, tmp_path,
                                                      slow_rows):
-    viewer, widget = open_widget("brick_stack")
+    _, widget = open_widget("brick_stack")
     train(qtbot, widget)
     other = save_model(widget.model, tmp_path / "other.pixelrnn")
     model = widget.model
@@ -80,7 +80,7 @@ def test_stop_ends_training_within_one_step(open_widget, qtbot, notes, monkeypat
 
     produced = []
     monkeypatch.setattr(widget_module, "training", _counting(widget_module.training, produced))
-    viewer, widget = open_widget("brick_stack")
+    _, widget = open_widget("brick_stack")
     widget.settings.steps.value = LONG
     widget.train()
     qtbot.waitUntil(lambda: len(produced) >= 3, timeout=WAIT_MS)
@@ -97,7 +97,7 @@ def test_cancel_ends_generation_within_one_row(open_widget, qtbot, notes, monkey
 
     produced = []
     monkeypatch.setattr(widget_module, "completion", _counting(widget_module.completion, produced))
-    viewer, widget = open_widget("brick_stack")
+    _, widget = open_widget("brick_stack")
     train(qtbot, widget)
     widget.completion.samples.value = 64
     widget.complete()

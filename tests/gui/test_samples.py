@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from napari.utils.notifications import NotificationSeverity
 
-import napari_pixelrnn._napari.jobs as jobs
+from napari_pixelrnn._napari import jobs
 from napari_pixelrnn.core import complete as core_complete
 from napari_pixelrnn.core import drift_warning, uncertainty
 
@@ -90,7 +90,7 @@ def test_drift_warning_is_shown(open_widget, qtbot, notes, monkeypatch):
         return scores
 
     monkeypatch.setattr(jobs, "evaluate", drifting)
-    viewer, widget = open_widget("brick_stack")
+    _, widget = open_widget("brick_stack")
     widget.keep_rows.value = 48
     train(qtbot, widget)
     out = complete(qtbot, widget)

@@ -5,8 +5,12 @@ from dataclasses import asdict, fields
 
 from magicgui.widgets import ComboBox
 
-from napari_pixelrnn._napari.settings import (FORM_FIELDS, GUI_ONLY, CompletionSettings,
-                                              ModelSettings)
+from napari_pixelrnn._napari.settings import (
+    FORM_FIELDS,
+    GUI_ONLY,
+    CompletionSettings,
+    ModelSettings,
+)
 from napari_pixelrnn.core import CompletionConfig, TrainConfig
 from napari_pixelrnn.core.config import CHOICES, ONLY_FOR
 

@@ -402,7 +402,7 @@ class PixelRNNWidget(QWidget):
         self.complete_button.enabled = not training
         self.save_button.enabled = self.load_button.enabled = not (training or completing)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def closeEvent(self, event) -> None:
         self._teardown()
         super().closeEvent(event)
 

@@ -8,9 +8,9 @@ from .config import CompletionConfig, owner, resolve_values
 from .data import DataSpec, Geometry, geometry
 from .errors import CheckpointError, ImageMismatchError, PixelRNNError
 from .evaluation import drift_warning, evaluate
+from .generators import run_to_end, until
 from .model import GenModel, ModelConfig
 from .row_lstm import RowLSTM, RowLSTMConfig
-from .generators import run_to_end, until
 from .sampler import Completions, GeneratedRow, check_completion, complete, complete_rows
 from .samples import SAMPLES, load_sample, sample_path
 from .training import ARCHITECTURES, TrainConfig, TrainProgress, train, train_steps
