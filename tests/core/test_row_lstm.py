@@ -1,14 +1,25 @@
 """The Row LSTM family: causality, incremental sampling, any width, checkpoints, training."""
 
 import copy
+import json
 
 import numpy as np
 import pytest
 import torch
 
-from napari_pixelrnn.core import (PixelRNNError, RowLSTM, RowLSTMConfig, complete,
-                                  complete_rows, evaluate, load_model, load_sample, save_model,
-                                  train, train_steps)
+from napari_pixelrnn.core import (
+    PixelRNNError,
+    RowLSTM,
+    RowLSTMConfig,
+    complete,
+    complete_rows,
+    evaluate,
+    load_model,
+    load_sample,
+    save_model,
+    train,
+    train_steps,
+)
 from napari_pixelrnn.core.data import DataSpec, to_rows
 from napari_pixelrnn.core.training import TrainConfig
 
@@ -92,7 +103,7 @@ def test_one_row_step_equals_the_whole_sequence():
 
 @pytest.mark.parametrize("values", ["binary", "levels", "mixture"])
 def test_incremental_sampler_matches_full_recomputation(stripes, values):
-    settings = dict(binarize=True) if values == "binary" else dict(values=values, levels=8)
+    settings = {"binarize": True} if values == "binary" else {"values": values, "levels": 8}
     model = train(stripes, keep_rows=40, steps=20, hidden_size=8, crop=16, **settings)
     completed = complete(model, stripes, keep_rows=30)
     expected = naive_completion(model, stripes, 30)
@@ -136,7 +147,7 @@ def test_a_model_trained_on_64_wide_crops_completes_a_128_wide_image():
 
 @pytest.mark.parametrize("values", VALUE_KINDS)
 def test_checkpoints_keep_the_architecture_and_the_completions(tmp_path, stripes, values):
-    settings = dict(binarize=True) if values == "binary" else dict(values=values, levels=8)
+    settings = {"binarize": True} if values == "binary" else {"values": values, "levels": 8}
     model = train(stripes, keep_rows=40, steps=5, hidden_size=8, crop=16, **settings)
     loaded = load_model(save_model(model, tmp_path / "m.pixelrnn"))
     assert isinstance(loaded, RowLSTM) and loaded.config == model.config
@@ -216,3 +227,72 @@ def test_the_posterior_mean_averages_the_draws_in_the_input_dtype(dtype):
         assert np.array_equal(mean, average > 0.5)
     else:
         np.testing.assert_allclose(mean[2:], average[2:], atol=0.5 if dtype == "uint8" else 1e-6)
+
+
+def _median_edge_guess(image: np.ndarray) -> np.ndarray:
+    """JPEG-LS's median predictor of ``image[1:]`` written out pixel by pixel."""
+    guess = np.zeros_like(image[1:])
+    for y in range(1, image.shape[0]):
+        for x in range(image.shape[1]):
+            above = image[y - 1, x]
+            left = image[y, x - 1] if x else above
+            above_left = image[y - 1, x - 1] if x else above
+            if above_left >= max(left, above):
+                guess[y - 1, x] = min(left, above)
+            elif above_left <= min(left, above):
+                guess[y - 1, x] = max(left, above)
+            else:
+                guess[y - 1, x] = left + above - above_left
+    return guess
+
+
+def test_the_edge_prior_is_the_median_guess_whether_taught_or_drawn():
+    from napari_pixelrnn.core.edge_prior import EdgePrior
+
+    image = np.random.default_rng(0).random((6, 9))
+    prior = EdgePrior(channels=1)
+    with torch.no_grad():
+        prior.share.fill_(30.0)  # all the way to the median guess
+    above, row = torch.from_numpy(image[:-1]), torch.from_numpy(image[1:])
+    location, log_scale = prior(above, row)
+    np.testing.assert_allclose(location.detach().numpy(), _median_edge_guess(image), atol=1e-6)
+    with torch.no_grad():
+        prior.share.fill_(0.0)  # halfway between it and the value above
+        halfway = prior(above, row)[0]
+    np.testing.assert_allclose(halfway.numpy(), (_median_edge_guess(image) + image[:-1]) / 2,
+                               atol=1e-6)
+    # generating left to right gives the same guesses from the same values
+    guess = prior.for_row(above)
+    with torch.no_grad():
+        drawn = [guess(j, row) for j in range(row.shape[1])]
+    torch.testing.assert_close(torch.stack([d[0] for d in drawn], 1), halfway)
+    torch.testing.assert_close(torch.stack([d[1] for d in drawn], 1), log_scale.detach())
+    # the spread grows with how much the neighbours differ
+    flat = prior(torch.full((1, 9), 0.5), torch.full((1, 9), 0.5))[1]
+    assert torch.all(log_scale > flat.max())
+
+
+@pytest.mark.parametrize("prior", ["edge", "above"])
+def test_either_prior_reads_only_values_to_the_left_and_rows_above(prior):
+    model = row_lstm(CHANNELS, "mixture", prior=prior)
+    assert (model.edge_prior is None) == (prior == "above")
+    for value in range(VALUES):
+        assert not within_row_leaks(model, value), value
+
+
+def test_a_format_3_row_lstm_checkpoint_loads_centred_on_the_value_above(tmp_path, stripes):
+    from .test_checkpoint import _rewrite_metadata
+
+    model = train(stripes, keep_rows=40, steps=5, hidden_size=8, crop=16, prior="above")
+    path = save_model(model, tmp_path / "old.pixelrnn")
+
+    def to_format_3(metadata):
+        settings = json.loads(metadata["model"])
+        del settings["prior"]  # format 3 had no prior: its Row LSTMs used the value above
+        metadata.update(format_version="3", model=json.dumps(settings))
+
+    _rewrite_metadata(path, to_format_3)
+    loaded = load_model(path)
+    assert loaded.config == model.config and loaded.config.prior == "above"
+    a = complete(model, stripes, 30, samples=2, seed=1)
+    assert np.array_equal(a.images, complete(loaded, stripes, 30, samples=2, seed=1).images)

@@ -66,6 +66,12 @@ class ModelSettings:
                                   tooltip="Values 'mixture': logistics per value.")
         self.kernel = SpinBox(label="Kernel", min=1, max=31, step=2, value=DEFAULTS.kernel,
                               tooltip="Row LSTM: input-to-state kernel along the row (odd).")
+        self.prior = ComboBox(
+            label="Prior", value=DEFAULTS.prior,
+            choices=[("edge guess (codec)", "edge"), ("value above", "above")],
+            tooltip="Row LSTM, intensity values: what each value's distribution starts "
+                    "from: a lossless codec's guess from the neighbours (edge), or the "
+                    "value above.")
         self.crop = SpinBox(label="Crop", min=2, max=4096, value=DEFAULTS.crop,
                             tooltip="Row LSTM: each training sequence is a random crop x "
                                     "crop patch of the kept rows.")
@@ -124,7 +130,7 @@ class ModelSettings:
             tooltip="What one RNN step reads. One pixel: grayscale images of at most "
                     "128 x 128 pixels (slow).")
         self.advanced = Container(widgets=[
-            self.kernel, self.flip, self.num_layers, self.dropout, self.batch_norm,
+            self.kernel, self.prior, self.flip, self.num_layers, self.dropout, self.batch_norm,
             self.within_row, self.granularity, self.lr, self.weight_decay, self.batch_size,
             self.seed, self.device])
         self._tooltips = {name: getattr(self, name).tooltip or ""
@@ -211,7 +217,7 @@ class ModelSettings:
 FORM_FIELDS = ("architecture", "steps", "lr", "hidden_size", "num_layers", "dropout",
                "weight_decay", "values", "levels", "components", "seed", "device",
                "batch_size", "cell", "mode", "context", "bidirectional", "batch_norm",
-               "within_row", "granularity", "kernel", "crop", "flip", "validation",
+               "within_row", "granularity", "kernel", "prior", "crop", "flip", "validation",
                "patience")
 GUI_ONLY = ("threshold",)  # read into binarize
 

@@ -44,6 +44,7 @@ def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = Tru
     """The training options, one per TrainConfig field. Every default is None here (so
     that what was given can be told from what was not); the help shows the core's."""
     from ..core import TrainConfig
+    from ..core.config import CHOICES
     from ..core.training import ARCHITECTURES
     from ..core.values import VALUE_KINDS
 
@@ -75,6 +76,10 @@ def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = Tru
     g.add_argument("--kernel", type=int,
                    help=f"[row-lstm] input-to-state kernel along the row, odd (default "
                         f"{d.kernel})")
+    g.add_argument("--prior", choices=CHOICES["prior"],
+                   help=f"[row-lstm] what each intensity's distribution starts from: edge "
+                        f"(a lossless codec's guess from the neighbours) or above (the "
+                        f"value above) (default {d.prior})")
     g.add_argument("--crop", type=int,
                    help=f"[row-lstm] train on random CROP x CROP patches of the kept rows "
                         f"(default {d.crop})")

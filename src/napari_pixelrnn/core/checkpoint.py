@@ -21,10 +21,12 @@ from .row_lstm import RowLSTM, RowLSTMConfig
 
 FORMAT = "napari-pixelrnn"
 # 2 added levels, within_row and granularity to the model settings; 3 the architecture
-# (older files are dense models) and the mixture's components
-FORMAT_VERSION = 3
+# (older files are dense models) and the mixture's components; 4 the Row LSTM's prior
+# (format-3 Row LSTMs centred their values on the value above)
+FORMAT_VERSION = 4
 ADDED_IN_2 = {"levels": 256, "within_row": "independent", "granularity": "row"}
 ADDED_IN_3 = {"components": 5}
+ROW_LSTM_ADDED_IN_4 = {"prior": "above"}
 FAMILIES = {"dense": (GenModel, ModelConfig), "row-lstm": (RowLSTM, RowLSTMConfig)}
 MAX_HEADER = 1 << 20  # a real header is a few kB; refuse to parse anything huge
 
@@ -141,6 +143,8 @@ def load_model(path) -> GenModel | RowLSTM:
     older = None
     if family is GenModel and version < 3:
         older = {**(ADDED_IN_2 if version < 2 else {}), **ADDED_IN_3}
+    if family is RowLSTM and version < 4:
+        older = ROW_LSTM_ADDED_IN_4
     config = _settings(metadata.get("model", ""), config_type, name, older)
     spec = _settings(metadata.get("data", ""), DataSpec, name)
     _check_data(spec, config, name)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import PixelRNNError
 from .model import CELLS, GRANULARITIES, MODES, WITHIN_ROW, ModelConfig
-from .row_lstm import RowLSTMConfig
+from .row_lstm import PRIORS, RowLSTMConfig
 from .uncertainty import KINDS as UNCERTAINTY_KINDS
 from .values import VALUE_KINDS
 
@@ -33,7 +33,7 @@ ARCHITECTURE_DEFAULTS = {
 ONLY_FOR = {
     "dense": ("cell", "mode", "context", "bidirectional", "batch_norm", "within_row",
               "granularity"),
-    "row-lstm": ("kernel", "crop", "flip", "validation", "patience"),
+    "row-lstm": ("kernel", "prior", "crop", "flip", "validation", "patience"),
 }
 
 # The choices of the settings that have a fixed list (the front ends offer these).
@@ -44,6 +44,7 @@ CHOICES = {
     "values": VALUE_KINDS,
     "within_row": WITHIN_ROW,
     "granularity": GRANULARITIES,
+    "prior": PRIORS,
 }
 MAX_SAMPLES = 1000  # completions drawn in one batch at most
 
@@ -111,6 +112,9 @@ class TrainConfig:
     granularity: str = "row"  # dense: or "pixel", one pixel per step (small grayscale images)
     kernel: int = 5  # row-lstm: input-to-state kernel along the row (odd); 5 drew brick
     # textures with truer row-to-row variation than 3 (docs/benchmarks.md)
+    # row-lstm, intensity values: what each value's distribution starts from, "edge" (a
+    # lossless codec's guess from the neighbours; see core/edge_prior.py) or "above"
+    prior: str = "edge"
     crop: int = 32  # row-lstm: each sequence is a random crop x crop patch of the kept rows
     # row-lstm: also train on mirrored crops, as for most photographs and textures; turn
     # it off for images that are not mirror-symmetric (text, oriented structures)
@@ -171,7 +175,7 @@ class TrainConfig:
             return RowLSTMConfig(
                 channels=channels, hidden_size=c.hidden_size, num_layers=c.num_layers,
                 kernel=c.kernel, values=c.values, levels=c.levels, components=c.components,
-                dropout=c.dropout)
+                dropout=c.dropout, prior=c.prior)
         return ModelConfig(
             input_size=1 if c.granularity == "pixel" else input_size,
             hidden_size=c.hidden_size, num_layers=c.num_layers,

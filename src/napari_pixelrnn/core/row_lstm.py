@@ -25,9 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .edge_prior import EdgePrior
 from .errors import PixelRNNError
 from .row_net import FEATURES, CausalRowNet
 from .values import VALUE_KINDS, HasValueModel
+
+PRIORS = ("edge", "above")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class RowLSTMConfig:
     levels: int = 256  # values="levels": K intensities
     components: int = 5  # values="mixture": K logistics
     dropout: float = 0.0  # on the row state before the output features (training only)
+    # what intensity value models start each value's distribution from: "edge", between
+    # the value above and JPEG-LS's median guess, with a spread that grows with the
+    # neighbours' activity (see .edge_prior), or "above", the value above (what format-3
+    # checkpoints did)
+    prior: str = "edge"
 
     # what the shared sampler and evaluation ask of a model's configuration
     mode = "many-to-many"
@@ -66,6 +74,9 @@ class RowLSTMConfig:
         if self.values not in VALUE_KINDS:
             raise PixelRNNError(
                 f"Unknown values {self.values!r}: accepted are {', '.join(VALUE_KINDS)}.")
+        if self.prior not in PRIORS:
+            raise PixelRNNError(
+                f"Unknown prior {self.prior!r}: accepted are {', '.join(PRIORS)}.")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise PixelRNNError(f"dropout must be in [0, 1), got {self.dropout!r}.")
 
@@ -143,6 +154,7 @@ class RowLSTM(HasValueModel, nn.Module):
         self.from_above = nn.Conv1d(config.channels, config.channels * FEATURES,
                                     config.kernel, padding=config.kernel // 2)
         self.row_net = CausalRowNet(self.value_model.params)
+        self.edge_prior = EdgePrior(config.channels) if config.prior == "edge" else None
         with torch.no_grad():  # start from the value model's neutral guess (mid-grey,
             self.row_net.out.weight.zero_()  # broad), not from large random parameters
             self.row_net.out.bias.zero_()
@@ -170,14 +182,30 @@ class RowLSTM(HasValueModel, nn.Module):
         base = (above.transpose(1, 2).reshape(n, width * c, 1) + 1) / 2
         return torch.cat([f, base], -1)
 
-    def _offset(self, base: torch.Tensor) -> torch.Tensor | None:
-        """Intensity value models centre each value on the value above, so an untrained
-        model already predicts "like the row above, give or take" and the network learns
-        the departures. (Measured: from a mid-grey centre, the locations took most of
-        training to find the intensities, and the brick stack's held-out rows cost 4.1
-        bits/dim after 600 steps instead of 3.0 after 400.)"""
-        centred_on = getattr(self.value_model, "centred_on", None)
-        return None if centred_on is None else centred_on(base)
+    def _centred(self) -> bool:
+        return hasattr(self.value_model, "centred_on")
+
+    def _offset(self, above: torch.Tensor, row: torch.Tensor) -> torch.Tensor | None:
+        """Teacher forcing: what intensity value models add to each value's parameters,
+        so that an untrained model already predicts a classical guess (see
+        :mod:`.edge_prior`; or "like the value above, give or take") and the network
+        learns the departures. (Measured: from a mid-grey centre, the locations took most
+        of training to find the intensities.)"""
+        if not self._centred():
+            return None
+        if self.edge_prior is None:
+            return self.value_model.centred_on(above)
+        return self.value_model.centred_on(*self.edge_prior(above, row))
+
+    def _row_offset(self, above: torch.Tensor):
+        """:meth:`_offset` for generating a row left to right: ``offset(j, row)``."""
+        if not self._centred():
+            return None
+        centred_on = self.value_model.centred_on
+        if self.edge_prior is None:
+            return lambda j, row: centred_on(above[:, j])
+        guess = self.edge_prior.for_row(above)
+        return lambda j, row: centred_on(*guess(j, row))
 
     def run(self, rows: torch.Tensor, state=None):
         """Features for the row after each of ``rows`` ``(N, T, W*C)``:
@@ -211,12 +239,12 @@ class RowLSTM(HasValueModel, nn.Module):
                 "A Row LSTM generates each row left to right: it needs the next rows to "
                 "score them (teacher forcing); to generate, use complete().")
         params = self.row_net(features[..., :-1], next_rows)
-        offset = self._offset(features[..., -1])
+        offset = self._offset(features[..., -1], next_rows)
         return params if offset is None else params + offset
 
     def sample_row(self, features: torch.Tensor, draw):
         """Generate the next row left to right from :meth:`step`'s features."""
-        return self.row_net.sample(features[..., :-1], draw, self._offset(features[..., -1]))
+        return self.row_net.sample(features[..., :-1], draw, self._row_offset(features[..., -1]))
 
     def forward(self, rows: torch.Tensor, next_rows: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: parameters of ``next_rows`` ``(N, T, D)``, row t of them

@@ -32,7 +32,7 @@ def build(config, spec: DataSpec) -> RowLSTM:
     model = RowLSTM(RowLSTMConfig(
         channels=spec.channels, hidden_size=config.hidden_size, num_layers=config.num_layers,
         kernel=config.kernel, values=config.values, levels=config.levels,
-        components=config.components, dropout=config.dropout))
+        components=config.components, dropout=config.dropout, prior=config.prior))
     model.data = spec
     return model
 

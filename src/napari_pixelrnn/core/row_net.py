@@ -76,11 +76,12 @@ class CausalRowNet(nn.Module):
         out = self._stack(features.reshape(-1, width, FEATURES), before)
         return out.reshape(*lead, width, -1)
 
-    def sample(self, features: torch.Tensor, draw, offset: torch.Tensor | None = None
+    def sample(self, features: torch.Tensor, draw, offset=None
                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Generate a row left to right: ``features`` (M, D, F); ``draw(params)`` turns
-        ``(M, P)`` parameters into ``(M,)`` values; ``offset`` (M, D, P), if given, is
-        added to each value's parameters (as the caller adds it in teacher forcing).
+        ``(M, P)`` parameters into ``(M,)`` values; ``offset(j, row)``, if given, returns
+        ``(M, P)`` to add to value j's parameters, from the row drawn up to j - 1 (as the
+        caller adds it in teacher forcing).
         Returns the row (M, D) and the parameters (M, D, P) each value was drawn from.
 
         Each layer's outputs are cached as they are made, so value j costs one small
@@ -103,7 +104,7 @@ class CausalRowNet(nn.Module):
                 z = z + window.reshape(m, -1) @ weight + bias
             p = torch.relu(z) @ w_out + b_out
             if offset is not None:
-                p = p + offset[:, j]
+                p = p + offset(j, row)
             row[:, j] = before[:, pad + j + 1] = draw(p)
             params.append(p)
         return row, torch.stack(params, 1)

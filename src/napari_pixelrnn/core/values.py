@@ -104,9 +104,12 @@ class ContinuousValues:
 
     nll_256 = nll  # already over the 256 8-bit intensities
 
-    def centred_on(self, base: torch.Tensor) -> torch.Tensor:
-        """Parameters ``(..., D, 2)`` to add to centre each value's logistic on ``base``."""
-        return torch.stack([base, torch.zeros_like(base)], -1)
+    def centred_on(self, base: torch.Tensor, log_scale: torch.Tensor | None = None
+                   ) -> torch.Tensor:
+        """Parameters ``(..., D, 2)`` to add to centre each value's logistic on ``base``
+        (and, if given, to start its log-scale from ``log_scale``)."""
+        return torch.stack([base, torch.zeros_like(base) if log_scale is None else log_scale],
+                           -1)
 
     def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
         loc, log_scale = self._loc_scale(out)
@@ -153,12 +156,15 @@ class MixtureValues:
 
     nll_256 = nll  # already over the 256 8-bit intensities
 
-    def centred_on(self, base: torch.Tensor) -> torch.Tensor:
-        """Parameters ``(..., D, 3K)`` to add to centre every component on ``base``."""
+    def centred_on(self, base: torch.Tensor, log_scale: torch.Tensor | None = None
+                   ) -> torch.Tensor:
+        """Parameters ``(..., D, 3K)`` to add to centre every component on ``base`` (and,
+        if given, to start every component's log-scale from ``log_scale``)."""
         k = self.components
         shift = ((base - 0.5) / self.LOC_GAIN)[..., None].expand(*base.shape, k)
         zeros = torch.zeros_like(shift)
-        return torch.cat([zeros, shift, zeros], -1)
+        scale = zeros if log_scale is None else log_scale[..., None].expand(*base.shape, k)
+        return torch.cat([zeros, shift, scale], -1)
 
     def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
         logits, loc, log_scale = self._split(out)
