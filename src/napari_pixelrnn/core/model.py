@@ -8,7 +8,7 @@ image's pixels in raster order instead of its rows (the lab note's first try).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
@@ -152,37 +152,42 @@ class GenModel(HasValueModel, nn.Module):
 
     architecture = "dense"
 
-    def __init__(self, input_size: int, hidden_size: int = 256, num_layers: int = 1,
-                 bidirectional: bool = False, cell: str = "lstm", mode: str = "many-to-many",
-                 context: int = 16, batch_norm: bool = True, dropout: float = 0.0,
-                 values: str = "binary", levels: int = 256, within_row: str = "independent",
-                 granularity: str = "row", components: int = 5):
+    def __init__(self, input_size: int | ModelConfig, hidden_size: int = 256,
+                 num_layers: int = 1, bidirectional: bool = False, cell: str = "lstm",
+                 mode: str = "many-to-many", context: int = 16, batch_norm: bool = True,
+                 dropout: float = 0.0, values: str = "binary", levels: int = 256,
+                 within_row: str = "independent", granularity: str = "row",
+                 components: int = 5):
         super().__init__()
-        self.config = ModelConfig(input_size, hidden_size, num_layers, bidirectional, cell,
-                                  mode, context, batch_norm, dropout, values, levels,
-                                  within_row, granularity, components)
+        if isinstance(input_size, ModelConfig):  # GenModel(config)
+            c = input_size
+        else:  # the lab note's form: GenModel(input_size, hidden_size, ...)
+            c = ModelConfig(input_size, hidden_size, num_layers, bidirectional, cell, mode,
+                            context, batch_norm, dropout, values, levels, within_row,
+                            granularity, components)
+        self.config = c
         self.data = None  # set by training or loading: how images map to rows
         params = self.value_model.params
-        self.encoder = nn.Linear(input_size, hidden_size)
-        self.norm = CausalBatchNorm(hidden_size) if batch_norm else nn.Identity()
-        self.rnn = CELLS[cell](hidden_size, hidden_size, num_layers, batch_first=True,
-                               bidirectional=bidirectional,
-                               dropout=dropout if num_layers > 1 else 0.0)
-        directions = 2 if bidirectional else 1
+        self.encoder = nn.Linear(c.input_size, c.hidden_size)
+        self.norm = CausalBatchNorm(c.hidden_size) if c.batch_norm else nn.Identity()
+        self.rnn = CELLS[c.cell](c.hidden_size, c.hidden_size, c.num_layers, batch_first=True,
+                                 bidirectional=c.bidirectional,
+                                 dropout=c.dropout if c.num_layers > 1 else 0.0)
+        directions = 2 if c.bidirectional else 1
         # A plain decoder gives each value its parameters directly (1 or 2 numbers); a
         # K-way softmax or a left-to-right row gets FEATURES per value and a shared head.
-        if within_row == "autoregressive":
+        if c.within_row == "autoregressive":
             self.row_net = CausalRowNet(params)
         elif params > 2:
             self.row_net = ValueHead(params)
         else:
             self.row_net = None
         self.features = params if self.row_net is None else FEATURES
-        self.decoder = nn.Linear(hidden_size * directions, input_size * self.features)
+        self.decoder = nn.Linear(c.hidden_size * directions, c.input_size * self.features)
 
     @classmethod
-    def from_config(cls, config: ModelConfig) -> "GenModel":
-        return cls(**asdict(config))
+    def from_config(cls, config: ModelConfig) -> GenModel:
+        return cls(config)
 
     @property
     def autoregressive(self) -> bool:
