@@ -70,10 +70,13 @@ def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tens
     lower = inv_scale * (x - HALF_BIN - loc)
     log_cdf_upper = F.logsigmoid(upper)  # P(X < upper edge), for the lowest bin
     log_sf_lower = F.logsigmoid(-lower)  # P(X > lower edge), for the highest bin
-    # log(sigmoid(u) - sigmoid(l)), stable: sigmoid(u)(1 - exp(l - u))(1 - sigmoid(l))
-    log_mass = (
-        F.logsigmoid(upper) + F.logsigmoid(-lower) + torch.log(-torch.expm1(lower - upper))
-    )
+    # log(sigmoid(u) - sigmoid(l)), stable: sigmoid(u)(1 - exp(l - u))(1 - sigmoid(l)).
+    # The floor keeps log(0) out when the scale is huge (l - u rounds to 0): torch.where
+    # below multiplies that branch's infinite gradient by 0, which is NaN (measured: a
+    # mixture on black and white stripes, whose end bins favour huge scales, trained to
+    # NaN in 56 steps).
+    log_mass = (F.logsigmoid(upper) + F.logsigmoid(-lower)
+                + torch.log((-torch.expm1(lower - upper)).clamp(min=1e-30)))
     return torch.where(x <= 0, log_cdf_upper, torch.where(x >= 1, log_sf_lower, log_mass))
 
 
