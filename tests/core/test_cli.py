@@ -786,7 +786,10 @@ def test_sigint_to_a_training_process(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "napari_pixelrnn", "train", "in.png", "-o", "m.pixelrnn",
          "--steps", "100000", "--hidden-size", "8", "--threads", "1"],
-        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+        # a shell without job control starts background jobs (pytest run with &) with
+        # SIGINT ignored, which the child would inherit: give it the terminal's default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = process.stderr.readline()  # the first progress line: training is under way
         assert line.startswith("training ["), line
