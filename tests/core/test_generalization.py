@@ -68,10 +68,10 @@ def test_drawn_completions_vary_like_the_truth(bricks_and_model, draws):
 
 @pytest.mark.slow
 def test_the_posterior_mean_beats_telea_and_biharmonic_inpainting(bricks_and_model, draws):
-    """The issue's floor names Navier-Stokes too, which this does not meet: measured, the
-    mean of 8 draws is about 0.4 dB short of it (21.4 against 21.9 dB; 32 draws about
-    21.8). Navier-Stokes continues the vertical mortar lines as smooth isophotes, which
-    is close to the posterior mean here. The last assert keeps that gap from growing."""
+    """Telea and biharmonic; Navier-Stokes, which continues the vertical mortar lines as
+    smooth isophotes, is close: measured 21.7 against its 21.9 dB (21.4 before the edge
+    prior; 22.5 with an unbounded activity spread, whose draws drifted on gravel). The
+    last assert keeps that gap from growing."""
     truth, _ = bricks_and_model
     mask = np.zeros(truth.shape, np.uint8)
     mask[KEEP:] = 1

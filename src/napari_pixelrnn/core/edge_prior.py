@@ -30,6 +30,13 @@ import math
 import torch
 from torch import nn
 
+# Activity beyond this (a quarter of the intensity range, summed over three neighbour
+# differences) widens the spread no further. Unbounded, a generated dark crevice widened
+# the spread, the wide logistics piled their tails into the darkest bin, and those values
+# widened it again: draws of gravel drifted 40 levels dark (posterior mean 12.4 dB
+# against 15.5 capped); the held-out bits/dim did not change.
+MAX_ACTIVITY = 0.25
+
 
 class EdgePrior(nn.Module):
     """Guess ``(location, log-scale)`` of each value of a row flattened as (pixel,
@@ -55,7 +62,7 @@ class EdgePrior(nn.Module):
         median = torch.clamp(left + above - above_left, torch.minimum(left, above),
                              torch.maximum(left, above))  # = the median of the three
         location = above + torch.sigmoid(self.share) * (median - above)
-        activity = (left - above_left).abs() + above_activity
+        activity = ((left - above_left).abs() + above_activity).clamp(max=MAX_ACTIVITY)
         base, gain = self.log_spread.exp()
         return location, torch.log(base + gain * activity)
 
