@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from napari_pixelrnn.core import GenModel, PixelRNNError
+from napari_pixelrnn.core.dense.windows import windows_before
 from napari_pixelrnn.core.evaluation import teacher_forced_nll
-from napari_pixelrnn.core.windows import windows_before
 
 ROWS, WIDTH, CUT = 12, 10, 5
 ARCHITECTURES = [
-    dict(cell=cell, mode=mode, bidirectional=bidi, values=values, num_layers=2, dropout=0.2)
+    {"cell": cell, "mode": mode, "bidirectional": bidi, "values": values, "num_layers": 2, "dropout": 0.2}
     for cell in ("gru", "lstm", "rnn")
     for mode, bidi in (("many-to-many", False), ("many-to-one", False), ("many-to-one", True))
     for values in ("binary", "continuous", "levels")
@@ -116,7 +116,7 @@ def test_one_step_equals_the_sequence_rnn(cell):
 # --- within a row: value j of a left-to-right row sees values 0..j-1 only -------------
 PIXELS, CHANNELS = 4, 3
 VALUES = PIXELS * CHANNELS  # a colour row, flattened as (pixel, channel): R, G, B, R, ...
-LEFT_TO_RIGHT = [dict(mode=mode, values=values, within_row="autoregressive", levels=5)
+LEFT_TO_RIGHT = [{"mode": mode, "values": values, "within_row": "autoregressive", "levels": 5}
                  for mode in ("many-to-many", "many-to-one")
                  for values in ("binary", "continuous", "levels")]
 

@@ -716,7 +716,7 @@ def interrupt_after(monkeypatch, steps: int):
 
 
 def test_ctrl_c_keeps_the_row_lstms_best_validation_weights(tmp_path, monkeypatch, capsys):
-    from napari_pixelrnn.core.row_lstm_training import VALIDATE_EVERY
+    from napari_pixelrnn.core.row_lstm.training import VALIDATE_EVERY
 
     imwrite(tmp_path / "in.png", stripes())
     monkeypatch.chdir(tmp_path)

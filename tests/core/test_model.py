@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from napari_pixelrnn.core import GenModel, PixelRNNError
-from napari_pixelrnn.core.model import ModelConfig
+from napari_pixelrnn.core.dense.model import ModelConfig
 
 
 def test_a_config_and_the_lab_notes_keywords_build_the_same_network():

@@ -170,7 +170,7 @@ def test_validation_is_reported_and_the_best_weights_are_kept(stripes):
     best = min(measured, key=lambda u: u.validation_bits_per_dim)
     assert updates[-1].best_step == best.step
     assert updates[-1].step - best.step == 2 * 50  # two validations without improvement
-    from napari_pixelrnn.core.crops import CropSet
+    from napari_pixelrnn.core.row_lstm.crops import CropSet
 
     model = updates[-1].model
     rows = CropSet([image], model.data, crop=16, validation=0.25, flip=False,
@@ -247,7 +247,7 @@ def _median_edge_guess(image: np.ndarray) -> np.ndarray:
 
 
 def test_the_edge_prior_is_the_median_guess_whether_taught_or_drawn():
-    from napari_pixelrnn.core.edge_prior import EdgePrior
+    from napari_pixelrnn.core.row_lstm.edge_prior import EdgePrior
 
     image = np.random.default_rng(0).random((6, 9))
     prior = EdgePrior(channels=1)

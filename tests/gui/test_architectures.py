@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from napari_pixelrnn._napari.settings import ModelSettings
-from napari_pixelrnn.core import TrainConfig, row_lstm_training, train_steps
+from napari_pixelrnn.core import TrainConfig, train_steps
 from napari_pixelrnn.core import complete as core_complete
 from napari_pixelrnn.core.config import ONLY_FOR
+from napari_pixelrnn.core.row_lstm import training as row_lstm_training
 from napari_pixelrnn.core.training import ARCHITECTURE_DEFAULTS
 
 from .conftest import complete, tiny, train

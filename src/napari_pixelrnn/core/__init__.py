@@ -6,10 +6,10 @@ Importing this package loads torch and numpy, never Qt or napari.
 from .checkpoint import load_model, save_model
 from .config import CompletionConfig, owner, resolve_values
 from .data import DataSpec, Geometry, geometry
+from .dense.model import GenModel, ModelConfig
 from .errors import CheckpointError, ImageMismatchError, PixelRNNError
 from .evaluation import drift_warning, evaluate
 from .generators import run_to_end, until
-from .model import GenModel, ModelConfig
 from .row_lstm import RowLSTM, RowLSTMConfig
 from .sampler import Completions, GeneratedRow, check_completion, complete, complete_rows
 from .samples import SAMPLES, load_sample, sample_path

@@ -11,8 +11,8 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from .dense.model import CELLS, GRANULARITIES, MODES, WITHIN_ROW, ModelConfig
 from .errors import PixelRNNError
-from .model import CELLS, GRANULARITIES, MODES, WITHIN_ROW, ModelConfig
 from .row_lstm import PRIORS, RowLSTMConfig
 from .uncertainty import KINDS as UNCERTAINTY_KINDS
 from .values import VALUE_KINDS
@@ -113,7 +113,7 @@ class TrainConfig:
     kernel: int = 5  # row-lstm: input-to-state kernel along the row (odd); 5 drew brick
     # textures with truer row-to-row variation than 3 (docs/benchmarks.md)
     # row-lstm, intensity values: what each value's distribution starts from, "edge" (a
-    # lossless codec's guess from the neighbours; see core/edge_prior.py) or "above"
+    # lossless codec's guess from the neighbours; see row_lstm/edge_prior.py) or "above"
     prior: str = "edge"
     crop: int = 32  # row-lstm: each sequence is a random crop x crop patch of the kept rows
     # row-lstm: also train on mirrored crops, as for most photographs and textures; turn
@@ -187,7 +187,7 @@ class TrainConfig:
         """Validate training images (one array or a list) against these settings: the
         arrays (the kept rows only, not copied) and whether they are colour. The widget
         and CLI call this before training, so bad data is refused before any work."""
-        from .training_set import check_images
+        from .dense.training_set import check_images
 
         return check_images(images, self.resolved())
 

@@ -57,7 +57,7 @@ def check_image(image, rgb: bool | None = None, model: DataSpec | None = None
     if not isinstance(image, np.ndarray):
         try:
             image = np.asarray(image)
-        except Exception as exc:  # ragged lists and the like
+        except Exception as exc:  # noqa: BLE001 (ragged lists and the like)
             raise PixelRNNError(f"Cannot read the image as an array ({exc}).") from None
     kind = image.dtype.kind
     if kind not in "biuf":

@@ -11,11 +11,11 @@ import numpy as np
 import torch
 
 from .data import check_image, check_keep_rows, image_height, to_rows
+from .dense.model import GenModel
+from .dense.windows import windows_before
 from .errors import PixelRNNError
 from .memory import MAX_DECODED
-from .model import GenModel
 from .sampler import any_width, check_model, complete
-from .windows import windows_before
 
 # The free-running loss may exceed the teacher-forced one (errors compound), but not by
 # this much: beyond it, the model leans on the true rows in a way generation cannot.

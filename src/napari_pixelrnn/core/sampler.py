@@ -12,12 +12,12 @@ import torch
 
 from .config import MAX_SAMPLES, CompletionConfig
 from .data import check_fit, check_image, check_keep_rows, from_rows, geometry, to_rows
+from .dense.model import GenModel
+from .dense.windows import windows_before
 from .errors import PixelRNNError
 from .generators import run_to_end
 from .memory import check_fits, completion_bytes
-from .model import GenModel
 from .row_lstm import RowLSTM
-from .windows import windows_before
 
 __all__ = ["MAX_SAMPLES", "Completions", "GeneratedRow", "check_completion", "complete",
            "complete_rows"]

@@ -1,9 +1,9 @@
 """Training: teacher forcing on the rows a user allows, as a generator of progress.
 
 The generator form lets a script iterate it, the napari widget run it in a worker
-(stopping between steps), and :func:`train` wrap it with callbacks. The settings live in
-:mod:`.config`, the dense family's training set in :mod:`.training_set`, its losses in
-:mod:`.losses`, the Row LSTM's loop in :mod:`.row_lstm_training`.
+(stopping between steps), and :func:`train` wrap it with callbacks. The settings live
+in :mod:`.config`, the dense family's training set and losses in :mod:`.dense`, the Row
+LSTM's loop in :mod:`.row_lstm.training`.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from .config import (  # noqa: F401 (their historical home: importable from here
     owner,
 )
 from .data import make_spec
+from .dense.losses import sequence_loss, window_loss
+from .dense.model import GenModel
+from .dense.training_set import by_height, check_memory, check_shares, group_shape, sequences
 from .device import resolve_device, torch_threads
 from .distributed import all_sum, data_parallel, join, local_device
 from .errors import PixelRNNError
 from .generators import run_to_end
-from .losses import sequence_loss, window_loss
-from .model import GenModel
-from .row_lstm_training import row_lstm_steps
-from .training_set import by_height, check_memory, check_shares, group_shape, sequences
+from .row_lstm.training import row_lstm_steps
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data import check_image, check_keep_rows, check_same_kind, geometry, to_rows, top_rows
-from .errors import PixelRNNError
-from .memory import MAX_DECODED, check_fits, training_bytes
+from ..data import check_image, check_keep_rows, check_same_kind, geometry, to_rows, top_rows
+from ..errors import PixelRNNError
+from ..memory import MAX_DECODED, check_fits, training_bytes
 from .model import MAX_PIXEL_STEPS
 
 

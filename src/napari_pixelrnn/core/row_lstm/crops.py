@@ -15,8 +15,8 @@ import math
 import numpy as np
 import torch
 
-from .data import DataSpec, to_rows
-from .errors import PixelRNNError
+from ..data import DataSpec, to_rows
+from ..errors import PixelRNNError
 
 MIN_TRAIN_ROWS = 2  # a crop needs a row to read and a row to predict
 MIN_VALIDATION_ROWS = 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .memory import MAX_DECODED
+from ..memory import MAX_DECODED
 from .training_set import output_width
 from .windows import windows_before
 

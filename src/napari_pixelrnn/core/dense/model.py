@@ -15,10 +15,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from .distributed import all_sum
-from .errors import PixelRNNError
-from .row_net import FEATURES, CausalRowNet, ValueHead
-from .values import VALUE_KINDS, HasValueModel
+from ..distributed import all_sum
+from ..errors import PixelRNNError
+from ..row_net import FEATURES, CausalRowNet, ValueHead
+from ..values import VALUE_KINDS, HasValueModel
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 MODES = ("many-to-many", "many-to-one")

@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import PixelRNNError
+from ..row_net import FEATURES, CausalRowNet
+from ..values import VALUE_KINDS, HasValueModel
 from .edge_prior import EdgePrior
-from .errors import PixelRNNError
-from .row_net import FEATURES, CausalRowNet
-from .values import VALUE_KINDS, HasValueModel
 
 PRIORS = ("edge", "above")
 

@@ -13,14 +13,14 @@ import math
 import numpy as np
 import torch
 
+from ..data import DataSpec
+from ..device import resolve_device, torch_threads
+from ..distributed import launched
+from ..errors import PixelRNNError
+from ..memory import FLOAT, check_fits
+from ..row_net import FEATURES
 from .crops import CropSet
-from .data import DataSpec
-from .device import resolve_device, torch_threads
-from .distributed import launched
-from .errors import PixelRNNError
-from .memory import FLOAT, check_fits
-from .row_lstm import RowLSTM, RowLSTMConfig
-from .row_net import FEATURES
+from .model import RowLSTM, RowLSTMConfig
 
 VALIDATE_EVERY = 50  # steps between validations: often enough to stop near the best
 WARM_UP = 50  # steps of linearly rising learning rate
