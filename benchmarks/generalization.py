@@ -47,8 +47,8 @@ def codec_bits(pixels: np.ndarray) -> dict[str, float]:
     """Bits per value of ``pixels`` stored losslessly, headers included."""
     pixels = np.ascontiguousarray(pixels)
     sizes = {}
-    for name, options in (("PNG", dict(format="PNG", optimize=True)),
-                          ("WebP", dict(format="WEBP", lossless=True, quality=100, method=6))):
+    for name, options in (("PNG", {"format": "PNG", "optimize": True}),
+                          ("WebP", {"format": "WEBP", "lossless": True, "quality": 100, "method": 6})):
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, **options)
         sizes[name] = buffer.tell()
@@ -82,7 +82,7 @@ def generalization(quick: bool) -> tuple[str, list[str]]:
         true_rows, true_cols = variation(image, keep)
         shown = {}
         for architecture in ("dense", "row-lstm"):
-            settings = dict(architecture=architecture, seed=0)
+            settings = {"architecture": architecture, "seed": 0}
             if quick:
                 settings["steps"] = 20
             started = time.perf_counter()
@@ -115,15 +115,15 @@ def generalization(quick: bool) -> tuple[str, list[str]]:
     text += table(["image", "method", "PSNR dB", "SSIM", "row-to-row variation ratio",
                    "pixel-to-pixel variation ratio", f"{DRAWS} draws s"], completion)
     notes += [
-        "Each model is trained with its default settings on the kept rows only (brick: on "
+        ("Each model is trained with its default settings on the kept rows only (brick: on "
         "the other slices); neither sees a masked pixel. Our bits/dim is what an arithmetic "
         "coder driven by the model would need for the masked rows given the true rows above; "
         "codec sizes include their headers (a few dozen bytes, noticeable on the 32x64 brick "
-        "rows).",
-        "The dense row is the lab note's model, whose drawn completion is scored the same "
-        "way; its picture column shows its deterministic completion.",
-        f"Picture: images/{PICTURE.name} beside this file: original | masked | "
-        "dense | row-lstm draw | row-lstm mean | best classical peer.",
+        "rows)."),
+        ("The dense row is the lab note's model, whose drawn completion is scored the same "
+        "way; its picture column shows its deterministic completion."),
+        (f"Picture: images/{PICTURE.name} beside this file: original | masked | "
+        "dense | row-lstm draw | row-lstm mean | best classical peer."),
     ]
     return text, notes
 

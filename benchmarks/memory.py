@@ -40,8 +40,8 @@ def peak_memory(quick: bool) -> tuple[str, list[str]]:
         rows.append([f"{size}x{size}x3 uint8, continuous", what, result["peak"] / 2**30,
                      result["seconds"]])
     text = table(["image", "job", "peak RSS GiB", "seconds"], rows)
-    notes = ["Each job runs in a fresh process; the peak includes Python, torch and the "
+    notes = [("Each job runs in a fresh process; the peak includes Python, torch and the "
              "input image (target <= 2 GB). Before allocating, "
              "training and completion compare an estimate with the memory the system has "
-             "available and refuse with a clear message if it does not fit."]
+             "available and refuse with a clear message if it does not fit.")]
     return text, notes

@@ -31,10 +31,10 @@ def cases(quick: bool):
     """(name, training image, image to complete, settings, binary)."""
     brick = load_sample("brick_stack")
     if quick:  # small crops: the harness runs, the numbers mean little
-        yield "horse, every 4th pixel (binary)", None, load_sample("horse")[::4, ::4], dict(binarize=True), True
+        yield "horse, every 4th pixel (binary)", None, load_sample("horse")[::4, ::4], {"binarize": True}, True
         yield "brick stack: train slices 0-2, complete 3", brick[:3], brick[3], {}, False
         return
-    yield "horse (binary)", None, load_sample("horse"), dict(binarize=True), True
+    yield "horse (binary)", None, load_sample("horse"), {"binarize": True}, True
     yield "camera (gray)", None, load_sample("camera"), {}, False
     yield "astronaut (colour)", None, load_sample("astronaut"), {}, False
     yield "periodic texture (synthetic)", None, periodic_texture(), {}, False
@@ -76,8 +76,8 @@ def lossless_bits(pixels: np.ndarray, binary: bool) -> dict[str, float]:
     """Bits per value of the masked pixels stored losslessly (PNG, WebP)."""
     image = Image.fromarray(pixels > 127).convert("1") if binary else Image.fromarray(pixels)
     sizes = {}
-    for name, kwargs in (("PNG", dict(format="PNG", optimize=True)),
-                         ("WebP lossless", dict(format="WEBP", lossless=True, quality=100, method=6))):
+    for name, kwargs in (("PNG", {"format": "PNG", "optimize": True}),
+                         ("WebP lossless", {"format": "WEBP", "lossless": True, "quality": 100, "method": 6})):
         buffer = io.BytesIO()
         (image.convert("L") if binary and name.startswith("WebP") else image).save(buffer, **kwargs)
         sizes[name] = 8 * buffer.tell() / pixels.size

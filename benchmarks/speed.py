@@ -7,8 +7,15 @@ import time
 import numpy as np
 import torch
 
-from napari_pixelrnn.core import (GenModel, RowLSTM, RowLSTMConfig, TrainConfig, complete,
-                                  load_sample, train_steps)
+from napari_pixelrnn.core import (
+    GenModel,
+    RowLSTM,
+    RowLSTMConfig,
+    TrainConfig,
+    complete,
+    load_sample,
+    train_steps,
+)
 from napari_pixelrnn.core.data import DataSpec, to_rows
 
 from .common import best_time, table
@@ -41,10 +48,10 @@ def sampler(quick: bool) -> tuple[str, list[str]]:
         image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
         x = torch.from_numpy(to_rows(image, model.data))[:, :r]
         repeat = 1 if quick else 3
-        incremental = best_time(lambda: complete(model, image, 1), repeat)  # rows 1..r
-        naive = best_time(lambda: naive_complete(model, image, 1), repeat=1)
+        incremental = best_time(lambda m=model, i=image: complete(m, i, 1), repeat)  # rows 1..r
+        naive = best_time(lambda m=model, i=image: naive_complete(m, i, 1), repeat=1)
         with torch.no_grad():
-            forward = best_time(lambda: model(x), repeat)
+            forward = best_time(lambda m=model, x=x: m(x), repeat)
         rows.append([r, f"{width}x{channels}", incremental * 1e3, naive * 1e3, forward * 1e3,
                      naive / incremental, incremental / forward])
     text = table(["rows R", "width x channels", "incremental ms", "naive prefix ms",
@@ -94,9 +101,9 @@ def training(quick: bool) -> tuple[str, list[str]]:
         [["horse 256x256 binary", config.steps, elapsed, config.steps * rows_per_step / elapsed,
           f"step {reached[0]}, {reached[1]:.1f} s" if reached else "not reached",
           100 * accuracy]])
-    notes = [f"Checked every {check_every} steps; the check's completion time is excluded. "
+    notes = [(f"Checked every {check_every} steps; the check's completion time is excluded. "
              f"torch uses {torch.get_num_threads()} intra-op threads (its default: one per "
-             "core); the per-row RNN work is too small to gain from more."]
+             "core); the per-row RNN work is too small to gain from more.")]
     return text, notes
 
 
@@ -115,18 +122,18 @@ def row_lstm_sampler(quick: bool) -> tuple[str, list[str]]:
         forward = best_time(lambda: model(x[:, :-1], x[:, 1:]), repeat)
     table_rows = []
     for draws in (1, 16):
-        took = best_time(lambda: complete(model, image, rows, samples=draws, seed=0), repeat)
+        took = best_time(lambda n=draws: complete(model, image, rows, samples=n, seed=0), repeat)
         table_rows.append([draws, f"{rows} x {width}", took, took * 1e6 / (draws * rows * width),
                            forward * 1e6 / (2 * rows * width)])
     one, sixteen = table_rows[0][2], table_rows[1][2]
     text = table(["draws", "rows x width generated", "seconds", "us per drawn value",
                   "us per value, one teacher-forced pass"], table_rows)
-    notes = [f"16 draws of {rows} rows x {width} px take {sixteen:.1f} s (target <= 10 s: "
+    notes = [(f"16 draws of {rows} rows x {width} px take {sixteen:.1f} s (target <= 10 s: "
              f"{'met' if sixteen <= 10 else 'missed'}), {sixteen / one:.1f}x one draw "
              f"(target <= 3x: {'met' if sixteen <= 3 * one else 'missed'}). The row state "
              "is carried from row to row and each value is one small matrix product per "
              "layer of the row network: the cost is per-operation overhead, so a batch of "
-             "draws costs little more than one."]
+             "draws costs little more than one.")]
     return text, notes
 
 
@@ -169,8 +176,8 @@ def busy_neighbour(quick: bool) -> tuple[str, list[str]]:
     for row in rows:
         row.append(row[2] / alone_1)
     text = table(["neighbour", "torch threads", "seconds", "x alone with 1 thread"], rows)
-    notes = [f"`napari-pixelrnn train` of the camera's top half, dense, {steps} steps, each in "
+    notes = [(f"`napari-pixelrnn train` of the camera's top half, dense, {steps} steps, each in "
              "a fresh process (start-up included); the neighbour is another torch process "
              "multiplying 256x256 matrices with torch's default threads. "
-             "The CLI uses 1 thread unless --threads says otherwise."]
+             "The CLI uses 1 thread unless --threads says otherwise.")]
     return text, notes

@@ -20,10 +20,10 @@ from .common import table
 from .quality import periodic_texture
 
 VARIANTS = [  # (label, settings)
-    ("binary", dict(values="binary")),
-    ("continuous", dict(values="continuous")),
-    ("levels K=16", dict(values="levels", levels=16)),
-    ("levels K=256", dict(values="levels", levels=256)),
+    ("binary", {"values": "binary"}),
+    ("continuous", {"values": "continuous"}),
+    ("levels K=16", {"values": "levels", "levels": 16}),
+    ("levels K=256", {"values": "levels", "levels": 256}),
 ]
 
 
@@ -111,17 +111,17 @@ def pixel_mode(quick: bool) -> tuple[str, list[str]]:
     """The lab note's first try (one pixel per step) against rows, on small images."""
     steps = 10 if quick else 300
     size = 16 if quick else 32
-    images = [("horse %dx%d (binary)" % (size, size), load_sample("horse")[::256 // size, ::256 // size],
-               dict(values="binary")),
-              ("camera %dx%d (gray)" % (size, size), load_sample("camera")[::128 // size, ::128 // size],
-               dict(values="continuous"))]
+    images = [(f"horse {size}x{size} (binary)", load_sample("horse")[::256 // size, ::256 // size],
+               {"values": "binary"}),
+              (f"camera {size}x{size} (gray)", load_sample("camera")[::128 // size, ::128 // size],
+               {"values": "continuous"})]
     rows = []
     for name, image, settings in images:
         keep = image.shape[0] // 2
         for granularity in ("row", "pixel"):
             rows.append([name, f"{settings['values']}, {granularity}",
                          *_run(image, keep, steps, dict(settings, granularity=granularity))])
-    notes = ["Pixel mode reads one pixel per RNN step: an image of H x W pixels is a sequence "
+    notes = [("Pixel mode reads one pixel per RNN step: an image of H x W pixels is a sequence "
              "of H*W steps, so training and completion are sequential over every pixel. It is "
-             "limited to 128 x 128 pixels per image (a clear error above)."]
+             "limited to 128 x 128 pixels per image (a clear error above).")]
     return table(HEADERS, rows), notes

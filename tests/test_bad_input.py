@@ -28,12 +28,15 @@ from napari_pixelrnn._napari.widget import PixelRNNWidget
 from napari_pixelrnn.core import PixelRNNError, complete, save_model, train
 
 from .gui.conftest import complete as complete_in_widget
-from .gui.conftest import notes  # noqa: F401 (a fixture)
-from .gui.conftest import tiny, wait_idle
+from .gui.conftest import (
+    notes,  # noqa: F401 (a fixture)
+    tiny,
+    wait_idle,
+)
 from .gui.conftest import train as train_in_widget
 
 ALL = ("core", "cli", "widget")
-TINY = dict(steps=2, hidden_size=4, seed=0)
+TINY = {"steps": 2, "hidden_size": 4, "seed": 0}
 TINY_CLI = ("--steps", "2", "--hidden-size", "4", "--seed", "0")
 DENSE = {"architecture": "dense"}  # cases about the lab note's model
 DENSE_CLI = ("--architecture", "dense")
@@ -227,7 +230,7 @@ def test_widget(case, widget, qtbot, notes):  # noqa: F811 (notes is a fixture)
     assert snapshot(data) == before
 
 
-def check_widget(case, widget, layer, qtbot, notes):
+def check_widget(case, widget, layer, qtbot, notes):  # noqa: F811 (the fixture, passed on)
     if "architecture" in case.settings:  # the widget is dense unless a case says
         tiny(widget, steps=2, architecture=case.settings["architecture"])
         widget.settings.hidden_size.value = 4

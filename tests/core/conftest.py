@@ -11,6 +11,6 @@ def stripes():
 
 def tiny(**overrides):
     """Settings for fast tests: a small network and a handful of steps."""
-    settings = dict(steps=3, hidden_size=16, seed=0)
+    settings = {"steps": 3, "hidden_size": 16, "seed": 0}
     settings.update(overrides)
     return settings

@@ -16,8 +16,8 @@ def dataset():
             rng.integers(0, 256, (4, 9, 10), dtype=np.uint8)]
 
 
-SETTINGS = dict(steps=8, hidden_size=16, batch_size=4, seed=3, values="levels", levels=8,
-                within_row="autoregressive")
+SETTINGS = {"steps": 8, "hidden_size": 16, "batch_size": 4, "seed": 3, "values": "levels", "levels": 8,
+                "within_row": "autoregressive"}
 
 if __name__ == "__main__":
     torch.set_num_threads(1)

@@ -33,8 +33,8 @@ def test_round_trip_gives_identical_completions(saved, stripes):
 
 
 @pytest.mark.parametrize("settings", [
-    dict(values="levels", levels=8), dict(binarize=True, within_row="autoregressive"),
-    dict(values="continuous", granularity="pixel"),
+    {"values": "levels", "levels": 8}, {"binarize": True, "within_row": "autoregressive"},
+    {"values": "continuous", "granularity": "pixel"},
 ], ids=["levels", "left-to-right", "pixel"])
 def test_every_model_kind_round_trips(tmp_path, stripes, settings):
     image = stripes[:32, :32]
@@ -114,7 +114,7 @@ def test_random_bytes_and_every_truncation_are_clear_errors(saved, tmp_path):
     _, path = saved
     data = path.read_bytes()
     broken = tmp_path / "broken.pixelrnn"
-    cuts = list(range(0, 200)) + list(range(200, len(data), max(1, len(data) // 300)))
+    cuts = list(range(200)) + list(range(200, len(data), max(1, len(data) // 300)))
     for cut in cuts:
         broken.write_bytes(data[:cut])
         with pytest.raises(CheckpointError):

@@ -94,19 +94,19 @@ def test_bad_images_get_a_clear_error_and_stay_untouched(image, message):
 
 
 @pytest.mark.parametrize("settings,message", [
-    (dict(cell="transformer"), "Unknown cell"),
-    (dict(mode="one-to-one"), "Unknown mode"),
-    (dict(bidirectional=True), "bidirectional=True cannot be used"),
-    (dict(binarize=1.5), "not a threshold"),
-    (dict(binarize="yes"), "binarize must be"),
-    (dict(rgb=True), "rgb=True needs"),
-    (dict(steps=0), "steps must be"),
-    (dict(lr=-1.0), "lr must be"),
-    (dict(hidden_size=0), "hidden_size must be"),
-    (dict(keep_rows=1), "at least 2 rows"),
-    (dict(keep_rows=40), "out of range"),
-    (dict(device="tpu"), "Unknown device"),
-    (dict(colour=True), "Unknown training setting"),
+    ({"cell": "transformer"}, "Unknown cell"),
+    ({"mode": "one-to-one"}, "Unknown mode"),
+    ({"bidirectional": True}, "bidirectional=True cannot be used"),
+    ({"binarize": 1.5}, "not a threshold"),
+    ({"binarize": "yes"}, "binarize must be"),
+    ({"rgb": True}, "rgb=True needs"),
+    ({"steps": 0}, "steps must be"),
+    ({"lr": -1.0}, "lr must be"),
+    ({"hidden_size": 0}, "hidden_size must be"),
+    ({"keep_rows": 1}, "at least 2 rows"),
+    ({"keep_rows": 40}, "out of range"),
+    ({"device": "tpu"}, "Unknown device"),
+    ({"colour": True}, "Unknown training setting"),
 ])
 def test_bad_settings_get_a_clear_error(settings, message):
     with pytest.raises(PixelRNNError, match=message):

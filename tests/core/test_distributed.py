@@ -17,7 +17,7 @@ def test_two_processes_train_the_same_model_as_one(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]))
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "tests.core.ddp_job", str(out)],
+         "-m", "tests.core.ddp_job", str(out)], check=False,
         capture_output=True, text=True, timeout=300, env=env, cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stderr[-3000:]
     together = load_model(out).state_dict()

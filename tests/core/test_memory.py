@@ -2,8 +2,7 @@
 
 import pytest
 
-from napari_pixelrnn.core import PixelRNNError, complete, train
-from napari_pixelrnn.core import memory
+from napari_pixelrnn.core import PixelRNNError, complete, memory, train
 
 from .conftest import tiny
 

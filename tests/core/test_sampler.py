@@ -34,15 +34,15 @@ def naive_completion(model, image, keep):
 
 
 @pytest.mark.parametrize("settings", [
-    dict(binarize=True), dict(binarize=False), dict(binarize=True, cell="gru"),
-    dict(binarize=True, mode="many-to-one", context=4),
-    dict(binarize=False, mode="many-to-one", context=4, bidirectional=True),
-    dict(values="levels", levels=8),
-    dict(binarize=True, within_row="autoregressive"),
-    dict(values="levels", levels=8, within_row="autoregressive", cell="gru"),
-    dict(values="continuous", within_row="autoregressive", mode="many-to-one", context=4),
-    dict(binarize=True, granularity="pixel"),
-    dict(values="levels", levels=4, granularity="pixel", mode="many-to-one", context=8),
+    {"binarize": True}, {"binarize": False}, {"binarize": True, "cell": "gru"},
+    {"binarize": True, "mode": "many-to-one", "context": 4},
+    {"binarize": False, "mode": "many-to-one", "context": 4, "bidirectional": True},
+    {"values": "levels", "levels": 8},
+    {"binarize": True, "within_row": "autoregressive"},
+    {"values": "levels", "levels": 8, "within_row": "autoregressive", "cell": "gru"},
+    {"values": "continuous", "within_row": "autoregressive", "mode": "many-to-one", "context": 4},
+    {"binarize": True, "granularity": "pixel"},
+    {"values": "levels", "levels": 4, "granularity": "pixel", "mode": "many-to-one", "context": 8},
 ], ids=["binary", "continuous", "gru", "many-to-one", "many-to-one-bidi-continuous",
         "levels", "left-to-right-binary", "left-to-right-levels-gru",
         "left-to-right-many-to-one-continuous", "pixel-binary", "pixel-many-to-one-levels"])

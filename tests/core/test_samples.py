@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pixelrnn.core import (Completions, PixelRNNError, complete, complete_rows, train,
-                                  uncertainty)
+from napari_pixelrnn.core import (
+    Completions,
+    PixelRNNError,
+    complete,
+    complete_rows,
+    train,
+    uncertainty,
+)
 from napari_pixelrnn.core.data import to_rows
 from napari_pixelrnn.core.evaluation import teacher_forced_nll
 
@@ -26,8 +32,8 @@ def noisy():
 
 
 @pytest.mark.parametrize("settings", [
-    dict(binarize=True), dict(values="levels", levels=4),
-    dict(binarize=True, within_row="autoregressive"),
+    {"binarize": True}, {"values": "levels", "levels": 4},
+    {"binarize": True, "within_row": "autoregressive"},
 ], ids=["binary", "levels", "left-to-right"])
 def test_each_completion_carries_the_model_likelihood_of_its_values(noisy, settings):
     """The bits/dim a completion is ranked by is the teacher-forced NLL of that very
