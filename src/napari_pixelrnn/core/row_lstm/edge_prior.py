@@ -9,7 +9,7 @@ in CALIC and JPEG-LS's contexts.
 
 The Row LSTM centres its value distribution between the value above and that guess (a
 learned share, half at first), with a spread of ``base + gain x activity`` (two learned
-numbers), and the network learns the departures. Measured on the bundled camera (top half
+numbers; the activity capped at ``MAX_ACTIVITY``), and the network learns the departures. Measured on the bundled camera (top half
 kept, 64 x 128), bits/dim of the masked rows: centred on the value above, 5.5 (draws were
 black and white streaks); on the median guess, 4.9; with the activity spread as well,
 4.3; halfway between the two centres, learned, 4.2 (lossless WebP: 4.4). On the brick
