@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import torch
 
-from .errors import PixelRNNError
+from .errors import PixelRNNError, check_choice
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -23,8 +23,7 @@ def available_devices() -> list[str]:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name not in DEVICES:
-        raise PixelRNNError(f"Unknown device {name!r}: accepted are {', '.join(DEVICES)}.")
+    check_choice("device", name, DEVICES)
     usable = available_devices()
     if name == "auto":
         name = "cuda" if "cuda" in usable else "mps" if "mps" in usable else "cpu"

@@ -5,6 +5,12 @@ class PixelRNNError(ValueError):
     """Bad input or settings; the message is meant for the user, not a traceback."""
 
 
+def check_choice(name: str, value, accepted) -> None:
+    """Refuse ``value`` unless it is one of ``accepted``, naming them all."""
+    if value not in accepted:
+        raise PixelRNNError(f"Unknown {name} {value!r}: accepted are {', '.join(accepted)}.")
+
+
 class CheckpointError(PixelRNNError):
     """A file that is not a readable napari-pixelrnn checkpoint."""
 

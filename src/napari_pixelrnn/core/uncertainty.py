@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import PixelRNNError
+from .errors import PixelRNNError, check_choice
 
 KINDS = ("std", "entropy")
 
@@ -17,8 +17,7 @@ def uncertainty(images: np.ndarray, kind: str = "std") -> np.ndarray:
     (0 where all agree, log2(N) where all differ). Kept rows are identical in every
     completion, so they score 0.
     """
-    if kind not in KINDS:
-        raise PixelRNNError(f"Unknown uncertainty {kind!r}: accepted are {', '.join(KINDS)}.")
+    check_choice("uncertainty", kind, KINDS)
     images = np.asarray(images)
     if images.ndim < 3 or images.shape[0] < 2:
         raise PixelRNNError(

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..distributed import all_sum
-from ..errors import PixelRNNError
+from ..errors import PixelRNNError, check_choice
 from ..row_net import FEATURES, CausalRowNet, ValueHead
 from ..values import VALUE_KINDS, HasValueModel
 
@@ -59,24 +59,17 @@ def _check_config(c: ModelConfig) -> None:
     positive_int("hidden_size", c.hidden_size, 8192)
     positive_int("num_layers", c.num_layers, 16)
     positive_int("context", c.context, 4096)
-    if c.cell not in CELLS:
-        raise PixelRNNError(f"Unknown cell {c.cell!r}: accepted are {', '.join(CELLS)}.")
-    if c.mode not in MODES:
-        raise PixelRNNError(f"Unknown mode {c.mode!r}: accepted are {', '.join(MODES)}.")
-    if c.values not in VALUE_KINDS:
-        raise PixelRNNError(f"Unknown values {c.values!r}: accepted are {', '.join(VALUE_KINDS)}.")
+    check_choice("cell", c.cell, CELLS)
+    check_choice("mode", c.mode, MODES)
+    check_choice("values", c.values, VALUE_KINDS)
     if isinstance(c.levels, bool) or not isinstance(c.levels, int) or not 2 <= c.levels <= 256:
         raise PixelRNNError(f"levels must be a whole number from 2 to 256, got {c.levels!r}.")
     if isinstance(c.components, bool) or not isinstance(c.components, int) or not (
             1 <= c.components <= 32):
         raise PixelRNNError(f"components must be a whole number from 1 to 32, got "
                             f"{c.components!r}.")
-    if c.within_row not in WITHIN_ROW:
-        raise PixelRNNError(
-            f"Unknown within_row {c.within_row!r}: accepted are {', '.join(WITHIN_ROW)}.")
-    if c.granularity not in GRANULARITIES:
-        raise PixelRNNError(
-            f"Unknown granularity {c.granularity!r}: accepted are {', '.join(GRANULARITIES)}.")
+    check_choice("within_row", c.within_row, WITHIN_ROW)
+    check_choice("granularity", c.granularity, GRANULARITIES)
     if c.granularity == "pixel" and c.input_size != 1:
         raise PixelRNNError(f"granularity='pixel' reads one value per step (input_size 1), "
                             f"got input_size={c.input_size}.")

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import PixelRNNError
+from ..errors import PixelRNNError, check_choice
 from ..row_net import FEATURES, CausalRowNet
 from ..values import VALUE_KINDS, HasValueModel
 from .edge_prior import EdgePrior
@@ -71,12 +71,8 @@ class RowLSTMConfig:
         whole("components", self.components, 1, 32)
         if self.kernel % 2 == 0:
             raise PixelRNNError(f"kernel must be odd (centred on each pixel), got {self.kernel}.")
-        if self.values not in VALUE_KINDS:
-            raise PixelRNNError(
-                f"Unknown values {self.values!r}: accepted are {', '.join(VALUE_KINDS)}.")
-        if self.prior not in PRIORS:
-            raise PixelRNNError(
-                f"Unknown prior {self.prior!r}: accepted are {', '.join(PRIORS)}.")
+        check_choice("values", self.values, VALUE_KINDS)
+        check_choice("prior", self.prior, PRIORS)
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise PixelRNNError(f"dropout must be in [0, 1), got {self.dropout!r}.")
 
