@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +29,17 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
 
     monkeypatch.setattr(core, "train", quick)
     monkeypatch.chdir(tmp_path)
-    exec(compile(_readme_example(), "README.md", "exec"), {})  # noqa: S102
+    names = {}
+    exec(compile(_readme_example(), "README.md", "exec"), names)  # noqa: S102
     assert (tmp_path / "bricks.pixelrnn").exists()
+    # what the example says it makes: 8 draws keeping rows < 32, their mean, a Row LSTM
+    # reloaded from the file, and the lab note's dense model
+    bricks, draws = names["bricks"], names["draws"]
+    assert draws.images.shape == (8, 64, 64) and draws.images.dtype == np.uint8
+    assert np.array_equal(draws.images[:, :32], np.repeat(bricks[3][None, :32], 8, 0))
+    assert names["mean"].shape == (64, 64)
+    assert names["model"].architecture == "row-lstm"
+    assert names["dense"].architecture == "dense"
 
 
 SCREENSHOT = """
