@@ -65,9 +65,9 @@ def open_widget(make_napari_viewer, qtbot):
 def slow_rows(monkeypatch):
     """Slow generation to ~20 rows a second in the worker: the samples of a completion
     are drawn in one batch, so even 64 of them finish too soon to cancel mid-way."""
-    import napari_pixelrnn._napari.widget as widget_module
+    import napari_pixelrnn._napari.completion_run as run_module
 
-    real = widget_module.completion
+    real = run_module.completion
 
     def slow(*args):
         generator = real(*args)
@@ -82,7 +82,7 @@ def slow_rows(monkeypatch):
         finally:
             generator.close()
 
-    monkeypatch.setattr(widget_module, "completion", slow)
+    monkeypatch.setattr(run_module, "completion", slow)
 
 
 def tiny(widget: PixelRNNWidget, steps: int = 8, architecture: str = "dense") -> None:

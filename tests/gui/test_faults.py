@@ -35,7 +35,7 @@ def test_loading_a_model_while_generating_is_refused(open_widget, qtbot, notes, 
     model = widget.model
     widget.completion.samples.value = 64  # slowed rows: long enough to still be running
     widget.complete()
-    qtbot.waitUntil(lambda: widget._output.rows_done >= 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: widget.completion_run.output.rows_done >= 1, timeout=WAIT_MS)
     assert not widget.load_button.enabled
     assert widget.load_model(other) is False
     assert notes.infos[-1] == "Wait for training or completion to end before loading a model."
@@ -76,10 +76,10 @@ def _counting(job, produced: list):
 
 
 def test_stop_ends_training_within_one_step(open_widget, qtbot, notes, monkeypatch):
-    import napari_pixelrnn._napari.widget as widget_module
+    import napari_pixelrnn._napari.training_run as run_module
 
     produced = []
-    monkeypatch.setattr(widget_module, "training", _counting(widget_module.training, produced))
+    monkeypatch.setattr(run_module, "training", _counting(run_module.training, produced))
     _, widget = open_widget("brick_stack")
     widget.settings.steps.value = LONG
     widget.train()
@@ -93,10 +93,10 @@ def test_stop_ends_training_within_one_step(open_widget, qtbot, notes, monkeypat
 
 def test_cancel_ends_generation_within_one_row(open_widget, qtbot, notes, monkeypatch,
                                                slow_rows):
-    import napari_pixelrnn._napari.widget as widget_module
+    import napari_pixelrnn._napari.completion_run as run_module
 
     produced = []
-    monkeypatch.setattr(widget_module, "completion", _counting(widget_module.completion, produced))
+    monkeypatch.setattr(run_module, "completion", _counting(run_module.completion, produced))
     _, widget = open_widget("brick_stack")
     train(qtbot, widget)
     widget.completion.samples.value = 64

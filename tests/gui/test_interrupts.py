@@ -55,7 +55,7 @@ def test_cancel_completion_keeps_the_rows_made_so_far(open_widget, qtbot, notes,
     widget.completion.samples.value = 64  # 248 slowed rows: far more than we wait for
     widget.complete_button.native.click()
     assert widget.complete_button.text == "Cancel" and not widget.train_button.enabled
-    output = widget._output
+    output = widget.completion_run.output
     qtbot.waitUntil(lambda: output.rows_done >= 2, timeout=WAIT_MS)
     widget.complete_button.native.click()  # Cancel
     wait_idle(qtbot, widget)
@@ -98,7 +98,7 @@ def test_removing_layers_while_completing(open_widget, qtbot, notes, slow_rows):
     widget.completion.samples.value = 64
 
     widget.complete()  # removing the output layer stops its completion
-    qtbot.waitUntil(lambda: widget._output.rows_done >= 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: widget.completion_run.output.rows_done >= 1, timeout=WAIT_MS)
     viewer.layers.remove(widget.completed_layer)
     wait_idle(qtbot, widget)
     assert notes.infos[-1] == "Completion stopped: its layer 'horse completed (draw order)' was removed."
@@ -126,7 +126,7 @@ def test_closing_the_viewer_while_a_worker_runs(open_widget, qtbot, notes, job, 
         widget.completion.samples.value = 64
         widget.complete()
         running = widget._running.get("complete")
-        qtbot.waitUntil(lambda: widget._output.rows_done >= 1, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: widget.completion_run.output.rows_done >= 1, timeout=WAIT_MS)
     else:
         widget.settings.steps.value = LONG
         widget.train()

@@ -1,5 +1,6 @@
-"""Choosing the cut: the layer picker and row slider (:class:`CutPicker`) and the guide,
-a Shapes layer with a line at the cut and a tint over the masked rows (:class:`CutGuide`).
+"""Choosing the cut: the layer picker and row slider (:class:`CutPicker`, which also says
+which layers a job may read) and the guide, a Shapes layer with a line at the cut and a
+tint over the masked rows (:class:`CutGuide`).
 
 The guide exists only while a cut is being chosen; :meth:`CutGuide.hide` removes it.
 """
@@ -111,6 +112,40 @@ class CutPicker:
         """Whether the picked layer can be cut: single resolution, 2 rows or more."""
         layer = self.layer
         return layer is not None and not layer.multiscale and _height(layer) >= 2
+
+    def picked(self):
+        """The picked layer if a job can read it; None, said, if not."""
+        from napari.utils.notifications import show_error
+
+        layer = self.layer
+        if layer is None or layer not in self.viewer.layers:
+            show_error("No image layer: open an image (or File > Open Sample > "
+                       "napari-pixelrnn) and pick it in 'Image layer'.")
+            return None
+        if layer.multiscale:
+            show_error(f"Layer '{layer.name}' is multiscale; pick a single-resolution image.")
+            return None
+        return layer
+
+    def training_layers(self, also_selected: bool) -> list | None:
+        """The picked layer, then (``also_selected``) the other selected image layers;
+        None, said, if one cannot be read."""
+        from napari.layers import Image
+        from napari.utils.notifications import show_error
+
+        from .texts import quoted
+
+        picked = self.picked()
+        if picked is None or not also_selected:
+            return None if picked is None else [picked]
+        layers = self.viewer.layers
+        others = [layer for layer in layers
+                  if layer in layers.selection and isinstance(layer, Image) and layer != picked]
+        if multiscale := [layer.name for layer in others if layer.multiscale]:
+            show_error(f"Layer(s) {quoted(multiscale)} are multiscale; deselect them "
+                       "or pick single-resolution images to train on.")
+            return None
+        return [picked, *others]
 
     def image_layers(self, _widget=None) -> list:
         from napari.layers import Image

@@ -264,6 +264,11 @@ class CompletionSettings(Container):
         self.uncertainty_kind.enabled = many and self.uncertainty.value
         self.mean.enabled = many
 
+    @property
+    def current_slice(self) -> bool:
+        """Whether to complete only the slice shown (offered for stacks only)."""
+        return self.slices.enabled and self.slices.value == "current"
+
     def config(self) -> CompletionConfig:
         """The completion settings: ``samples`` > 1 (or Draw values) draws values."""
         count, draw = self.samples.value, bool(self.draw.value)

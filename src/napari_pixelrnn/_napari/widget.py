@@ -1,33 +1,32 @@
 """The "Train and complete" dock widget: pick an image layer and a cut, train, complete.
 
-Every callback reads the forms into the core's configs on the GUI thread and hands a
-worker only those, numpy copies and the model; the workers run the generators of
-:mod:`.jobs`, so the GUI thread never waits for them.
+The widget lays out the forms and buttons and wires them; a training run
+(:mod:`.training_run`) and a completion run (:mod:`.completion_run`) read the forms into
+the core's configs on the GUI thread and hand a worker only those, numpy copies and the
+model; the workers run the generators of :mod:`.jobs`, so the GUI thread never waits.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import napari
-import numpy as np
 from magicgui.widgets import CheckBox, Container, Label, PushButton, RadioButtons
-from napari.layers import Image
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from superqt import QCollapsible
 
-from ..core import GeneratedRow, PixelRNNError, TrainProgress, check_completion, geometry
+from ..core import geometry
 from . import model_files, texts
-from .completion_layer import CompletionLayer
+from .completion_run import CompletionRun
 from .cut import CutPicker
-from .jobs import Completed, Failed, completion, training, warm_up_torch
+from .jobs import warm_up_torch
 from .loss_plot import LossPlot
 from .settings import CompletionSettings, ModelSettings
-from .workers import Running, start_job
+from .training_run import TrainingRun
+from .workers import Running
 
 
 class PixelRNNWidget(QWidget):
@@ -42,10 +41,7 @@ class PixelRNNWidget(QWidget):
         self.model_info: dict = {}  # how the model was made (stored with completions)
         self.ask_save_path = model_files.ask_save_path  # replaceable, e.g. by tests
         self.ask_open_path = model_files.ask_open_path
-        self._running = Running()
-        self._output: CompletionLayer | None = None
-        self._pending_info: dict = {}
-        self._last_step: TrainProgress | None = None  # of the latest training run
+        self._running = Running()  # the jobs in flight, by kind
         self._closed = False
 
         self.cut = CutPicker(viewer, alive=self.objectName)
@@ -69,6 +65,12 @@ class PixelRNNWidget(QWidget):
         self.save_button = PushButton(text="Save model…")
         self.load_button = PushButton(text="Load model…")
         self._layout()
+        self.training_run = TrainingRun(
+            self._running, self.loss_plot, self.train_status, parent=self,
+            adopt=self._adopt, changed=self._sync_buttons, errored=self._on_error)
+        self.completion_run = CompletionRun(
+            viewer, self._guide, self._running, self.result, self.drift, parent=self,
+            changed=self._sync_buttons, errored=self._on_error)
 
         self.layer_combo.changed.connect(self._on_layer_changed)
         self.train_on.changed.connect(self._on_train_on)
@@ -116,16 +118,17 @@ class PixelRNNWidget(QWidget):
 
     @property
     def is_training(self) -> bool:
-        return self._running.get("train") is not None
+        return self.training_run.active
 
     @property
     def is_completing(self) -> bool:
-        return self._running.get("complete") is not None
+        return self.completion_run.active
 
     @property
     def completed_layer(self):
         """The layer of the latest completion (None before the first)."""
-        return self._output.layer if self._output is not None else None
+        output = self.completion_run.output
+        return output.layer if output is not None else None
 
     # -- layers and the cut ------------------------------------------------------------
 
@@ -149,15 +152,11 @@ class PixelRNNWidget(QWidget):
     def _on_layer_removed(self, event) -> None:
         """Completion stops if its layer goes; training goes on (it owns a copy)."""
         self.objectName()
-        removed, output = event.value, self._output
-        if removed == self._guide.layer:
+        if event.value == self._guide.layer:
             self._guide.layer = None
-        if output is not None and removed == output.layer and self.is_completing:
-            output.cancelled = True
-            self._running.quit("complete")
-            show_info(f"Completion stopped: its layer '{removed.name}' was removed.")
+        self.completion_run.layer_removed(event.value)
 
-    # -- training ------------------------------------------------------------------------
+    # -- jobs ----------------------------------------------------------------------------
 
     def _on_train_clicked(self, *_) -> None:
         """The Train button is Stop while training runs."""
@@ -165,72 +164,19 @@ class PixelRNNWidget(QWidget):
 
     def train(self) -> None:
         """Start training a new model on the picked layer (in a worker thread)."""
-        if self._busy("train"):
-            return
-        layer = self._picked_layer()
-        layers = self._training_layers(layer) if layer is not None else None
-        if layers is None:
-            return
-        above = self.train_on.value == "above"
-        # The worker owns its copies; the core checks they share width, channels, dtype.
-        images = [np.array(each.data, copy=True) for each in layers]
-        names = [each.name for each in layers]
-        try:
-            config = self.settings.train_config(self.keep_rows.value if above else None,
-                                                rgb=bool(layer.rgb))
-            config.check(images)  # bad data or settings are refused before any work
-        except PixelRNNError as exc:
-            show_error(str(exc))
-            return
-        self._pending_info = {"training": asdict(config), "trained_on_layer": layer.name,
-                              "trained_on_layers": names,
-                              "train_on": "rows above the cut" if above else "whole image"}
-        self.loss_plot.reset()
-        job = start_job(training, images, config, connect={
-            "yielded": self._on_train_step, "returned": self._on_train_returned,
-            "errored": self._on_error, "finished": self._on_train_finished})
-        what = f"rows 0-{config.keep_rows - 1}" if above else "all rows"
-        self.train_status.value = f"Training on {texts.quoted(names)} ({what})…"
-        self._running.start("train", job, config.resolved().steps, "Training")
-        self._sync_buttons()
+        if not self._busy("train"):
+            keep = self.keep_rows.value if self.train_on.value == "above" else None
+            self.training_run.start(self.cut.training_layers(self.train_all.value), keep,
+                                    self.settings, self.model)
 
     def stop(self) -> None:
         """Stop training at the next step; the model trained so far is kept."""
-        if not self._running.quit("train"):
+        if not self.training_run.stop():
             show_info("Nothing to stop: no training is running.")
 
-    def _on_train_step(self, update: TrainProgress) -> None:
-        """One optimizer step done: keep its model, plot its losses."""
-        if update.model is not self.model:  # the first step of a new run: adopt its model
-            self.model, self.model_info = update.model, self._pending_info
-        self._last_step = update
-        self.model_info["steps_done"] = update.step  # also when stopped early
-        if update.best_step is not None:
-            self.model_info["best_step"] = update.best_step
-        self.loss_plot.add(update.step, update.loss_bits_per_dim,
-                           update.validation_bits_per_dim)
-        self.train_status.value = texts.step_text(update, self._validation_text())
-        self._running.advance("train", update.step)
-
-    def _validation_text(self) -> str:
-        return texts.validation_text(self.loss_plot.validation_points(),
-                                     self.model_info.get("best_step"))
-
-    def _on_train_returned(self, result) -> None:
-        """Training ran to its end, or stopped on a user error (shown as a notification)."""
-        if isinstance(result, Failed):
-            show_error(result.message)
-
-    def _on_train_finished(self) -> None:
-        """Finished, stopped or failed: free the buttons and say what we have."""
-        job = self._running.get("train")
-        self._running.done("train")
-        self._sync_buttons()
-        self.train_status.value = texts.training_ended(
-            self.model, self.model_info, self.loss_plot.points(), self._last_step,
-            job is not None and job.stop_requested, self._validation_text())
-
-    # -- completion ----------------------------------------------------------------------
+    def _adopt(self, model, info: dict) -> None:
+        """A training run's first step: its model is now the dock's."""
+        self.model, self.model_info = model, info
 
     def _on_complete_clicked(self, *_) -> None:
         """The Complete button is Cancel while a completion runs."""
@@ -238,83 +184,14 @@ class PixelRNNWidget(QWidget):
 
     def complete(self) -> None:
         """Add a new "<name> completed" layer and fill its masked rows as they are made."""
-        if self._busy("complete"):
-            return
-        layer = self._picked_layer()
-        if layer is None:
-            return
-        if self.model is None:
-            show_error("No model yet: train one (Train) or load one (Load model…) first.")
-            return
-        if problem := texts.fit_problem(self.model, layer):
-            show_error(problem)
-            return
-        how, keep = self.completion.config(), self.keep_rows.value
-        current = self.completion.slices.enabled and self.completion.slices.value == "current"
-        index = self._slice_index(layer) if current else ()
-        image = np.asarray(layer.data)[index]
-        try:  # bad data, a bad cut or too little memory: refused before adding a layer
-            # the layer holds an image per sample as well as the worker: twice the copies
-            check_completion(self.model, image, keep, samples=2 * (how.samples or 1))
-        except PixelRNNError as exc:
-            show_error(str(exc))
-            return
-        self._output = CompletionLayer(self.viewer, layer, index, keep, how, self.model,
-                                       self.model_info)
-        self._guide.hide()  # the new layer now shows the cut
-        self.result.value = "Completing…"
-        self._show_drift(None)
-        job = start_job(completion, self.model, np.array(image, copy=True), keep, how,
-                        connect={"yielded": self._on_row,
-                                 "returned": self._on_completion_returned,
-                                 "errored": self._on_error,
-                                 "finished": self._on_completion_finished})
-        self._running.start("complete", job, self._output.total_rows, "Completing")
-        self._sync_buttons()
+        if not self._busy("complete"):
+            self.completion_run.start(self.cut.picked(), self.keep_rows.value,
+                                      self.completion, self.model, self.model_info)
 
     def cancel(self) -> None:
         """Stop a completion at the next row; the rows made so far stay in the layer."""
-        if self._output is not None and self._running.quit("complete"):
-            self._output.cancelled = True
-        else:
+        if not self.completion_run.cancel():
             show_info("Nothing to cancel: no completion is running.")
-
-    def _on_row(self, row: GeneratedRow) -> None:
-        """Write one generated row into the new layer."""
-        if self._output is not None:
-            self._output.write(row)
-            self._running.advance("complete", self._output.rows_done)
-
-    def _on_completion_returned(self, result: Completed | Failed | None) -> None:
-        """Every row is made: rank, score and add the layers asked for (or say why not)."""
-        output = self._output
-        if output is None or result is None:  # cancelled
-            return
-        if isinstance(result, Failed):
-            output.info["error"] = result.message
-            self.result.value = f"Completion failed: {result.message}"
-            show_error(result.message)
-            return
-        self.result.value = texts.describe_completion(result, output.info.get("train_on"))
-        output.finish(result)
-        self._show_drift(result.drift)
-        if result.drift:
-            show_warning(result.drift)
-
-    def _show_drift(self, text: str | None) -> None:
-        self.drift.value = f"Warning: {text}" if text else ""
-        self.drift.native.setVisible(bool(text))
-
-    def _on_completion_finished(self) -> None:
-        """Finished, cancelled or failed: free the buttons and draw the final rows."""
-        self._running.done("complete")
-        self._sync_buttons()
-        output = self._output
-        if output is not None:
-            output.stopped()
-            if output.cancelled:
-                self.result.value = (f"Completion cancelled after {output.rows_done} of "
-                                     f"{output.total_rows} rows.")
 
     def _on_error(self, exc: Exception) -> None:
         """An unexpected error in a worker: say so here too (napari shows the traceback);
@@ -361,37 +238,6 @@ class PixelRNNWidget(QWidget):
                       if kind == "complete" else
                       "A completion is running: wait for it or cancel it before training.")
         return self.is_training or self.is_completing
-
-    def _picked_layer(self):
-        layer = self.layer_combo.value
-        if layer is None or layer not in self.viewer.layers:
-            show_error("No image layer: open an image (or File > Open Sample > "
-                       "napari-pixelrnn) and pick it in 'Image layer'.")
-            return None
-        if layer.multiscale:
-            show_error(f"Layer '{layer.name}' is multiscale; pick a single-resolution image.")
-            return None
-        return layer
-
-    def _training_layers(self, picked) -> list | None:
-        """The picked layer, then (when asked) the other selected image layers."""
-        if not self.train_all.value:
-            return [picked]
-        others = [layer for layer in self.viewer.layers
-                  if layer in self.viewer.layers.selection and isinstance(layer, Image)
-                  and layer != picked]
-        if multiscale := [layer.name for layer in others if layer.multiscale]:
-            show_error(f"Layer(s) {texts.quoted(multiscale)} are multiscale; deselect them "
-                       "or pick single-resolution images to train on.")
-            return None
-        return [picked, *others]
-
-    def _slice_index(self, layer) -> tuple[int, ...]:
-        """The stack index of the slice the viewer shows."""
-        stack = geometry(layer.data, layer.rgb).stack
-        coords = layer.world_to_data(self.viewer.dims.point)[:len(stack)]
-        return tuple(int(np.clip(round(float(c)), 0, n - 1))
-                     for c, n in zip(coords, stack, strict=True))
 
     def _sync_buttons(self) -> None:
         """One job at a time: the other job's button and the model buttons wait."""
