@@ -196,8 +196,8 @@ def make_spec(images, rgb: bool, binarize: bool | float) -> DataSpec:
         # stays 0/1, not 0/255): its darkest and brightest, not the dtype's range
         darkest, brightest = (min(float(i.min()) for i in images),
                               max(float(i.max()) for i in images))
-        if brightest > darkest:
-            low, high = darkest, brightest
+        # a constant image has one value: it binarizes to 0 and comes back as itself
+        low, high = (darkest, brightest) if brightest > darkest else (darkest, darkest + 1)
     shape = geometry(image, rgb)
     width, channels = shape.width, shape.channels
     threshold = None
