@@ -41,3 +41,17 @@ def test_every_completion_setting_is_an_option():
              "samples": "samples", "uncertainty": "uncertainty", "mean": "mean"}
     assert set(named) == {f.name for f in fields(CompletionConfig)}
     assert all(dest in options for dest in named.values())
+
+
+def test_every_training_setting_is_described_once_and_the_help_says_it():
+    """One description per TrainConfig field, in the core; the CLI's help is built from
+    it, tagged with the architecture that has the setting."""
+    from napari_pixelrnn.core import owner
+    from napari_pixelrnn.core.descriptions import DESCRIPTIONS
+
+    assert set(DESCRIPTIONS) == {f.name for f in fields(TrainConfig)}
+    options = _options("train")
+    for name, text in DESCRIPTIONS.items():
+        help_text = options[name].help
+        tag = f"[{owner(name)}] " if owner(name) else ""
+        assert help_text.startswith(tag + text + " ("), name

@@ -32,106 +32,100 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
 
 
-def _defaults_help(name: str) -> str:
-    """'dense D, row-lstm R': an architecture-dependent default, for help texts."""
-    from ..core.training import ARCHITECTURE_DEFAULTS
+def _training_options() -> dict[str, dict]:
+    """The training options in the order -h lists them: a TrainConfig field's name (the
+    flag, unless "flag" says otherwise) -> argparse's keywords. Every default but the
+    architecture's is None, so that what was given can be told from what was not."""
+    from ..core import TrainConfig
+    from ..core.config import ARCHITECTURES, CHOICES
 
-    return ", ".join(f"{arch} {values[name]:g}" for arch, values in ARCHITECTURE_DEFAULTS.items())
+    def listed(name: str) -> str:  # the core checks these itself; -h shows its choices
+        return "{" + ",".join(CHOICES[name]) + "}"
+
+    return {
+        "architecture": {"choices": ARCHITECTURES, "default": TrainConfig().architecture},
+        "steps": {"type": int},
+        "lr": {"type": float},
+        "hidden_size": {"type": int},
+        "num_layers": {"type": int},
+        "dropout": {"type": float},
+        "weight_decay": {"type": float},
+        "kernel": {"type": int},
+        "prior": {"choices": CHOICES["prior"]},
+        "crop": {"type": int},
+        "flip": {"action": argparse.BooleanOptionalAction, "default": None},
+        "validation": {"type": float, "metavar": "SHARE"},
+        "patience": {"type": int},
+        "cell": {"metavar": listed("cell")},
+        "mode": {"metavar": listed("mode")},
+        "context": {"type": int},
+        "bidirectional": {"action": "store_true", "default": None},
+        "batch_norm": {"flag": "--no-batch-norm", "action": "store_false", "default": None},
+        "within_row": {"choices": CHOICES["within_row"]},
+        "granularity": {"choices": CHOICES["granularity"]},
+        "binarize": {"nargs": "?", "const": True, "type": float, "metavar": "THRESHOLD"},
+        "rgb": {"action": argparse.BooleanOptionalAction, "default": None},
+        "values": {"choices": CHOICES["values"]},
+        "levels": {"type": int, "metavar": "K"},
+        "components": {"type": int, "metavar": "K"},
+        "seed": {"type": int},
+        "batch_size": {"type": int},
+        "device": {},
+        "threads": {"type": int},
+    }
+
+
+def _defaults() -> dict[str, str]:
+    """How -h states a default: the core's, unless the option's own note says more."""
+    from dataclasses import asdict
+
+    from ..core import TrainConfig
+    from ..core.config import ARCHITECTURE_DEFAULTS, INTENSITIES
+
+    d = TrainConfig()
+    per_architecture = {name: "default: " + ", ".join(
+        f"{arch} {values[name]:g}" for arch, values in ARCHITECTURE_DEFAULTS.items())
+        for name in ARCHITECTURE_DEFAULTS[d.architecture]}
+    intensities = " or ".join(f"{kind} ({arch})" for arch, kind in INTENSITIES.items())
+    return {name: f"default {value}" for name, value in asdict(d).items()} | per_architecture | {
+        "keep_rows": "default: all rows", "architecture": "default %(default)s",
+        "batch_norm": "default: on; this option turns it off",
+        "binarize": "default: no; THRESHOLD in (0, 1), or Otsu's when left out",
+        "rgb": "default: guess",
+        "values": f"default: binary with --binarize, else {intensities}",
+        "levels": f"default {d.levels}; implies --values levels",
+        "within_row": f"default {d.within_row}; the row-lstm always generates left to right",
+        "seed": f"default {d.seed}; in complete and demo also seeds the draws, unless "
+                "--sample-seed is given",
+        "batch_size": f"default {d.batch_size}; under torchrun each step's batch is split "
+                      "between the processes",
+        "threads": "default 1: more threads spin-wait and slow everything down when "
+                   "another process is busy",
+    }
+
+
+def _help(name: str, defaults: dict[str, str]) -> str:
+    """A training setting's help: [its architecture], the core's description, (default)."""
+    from ..core import owner
+    from ..core.descriptions import DESCRIPTIONS
+
+    tag = f"[{owner(name)}] " if owner(name) else ""
+    return f"{tag}{DESCRIPTIONS[name]} ({defaults[name]})"
 
 
 def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = True,
                           architecture: bool = True) -> None:
-    """The training options, one per TrainConfig field. Every default is None here (so
-    that what was given can be told from what was not); the help shows the core's."""
-    from ..core import TrainConfig
-    from ..core.config import CHOICES
-    from ..core.training import ARCHITECTURES
-    from ..core.values import VALUE_KINDS
-
-    d = TrainConfig()
+    """The training options, one per TrainConfig field (the cut aside): see
+    :func:`_training_options`; their help comes from the core's descriptions."""
     g = parser.add_argument_group(
         "training", "Options marked [dense] or [row-lstm] apply to that architecture only.")
     if kept_flag:  # retired: training on the kept rows only is the default
         g.add_argument("--keep-rows-only", action="store_true", help=argparse.SUPPRESS)
-    if architecture:
-        g.add_argument("--architecture", choices=ARCHITECTURES, default=d.architecture,
-                       help="row-lstm: the PixelRNN paper's Row LSTM, small weights shared "
-                            "by every column, trained on crops of the kept rows (completes "
-                            "rows it has not seen); dense: the lab note's model, one weight "
-                            "per column (reproduces rows it was trained on) "
-                            "(default %(default)s)")
-    g.add_argument("--steps", type=int, help=f"optimizer steps at most (default: "
-                   f"{_defaults_help('steps')})")
-    g.add_argument("--lr", type=float, help=f"Adam learning rate, cosine-decayed to a tenth "
-                   f"(default: {_defaults_help('lr')})")
-    g.add_argument("--hidden-size", type=int,
-                   help=f"dense: RNN units; row-lstm: features per pixel (default: "
-                        f"{_defaults_help('hidden_size')})")
-    g.add_argument("--num-layers", type=int, help=f"stacked layers (default {d.num_layers})")
-    g.add_argument("--dropout", type=float,
-                   help=f"dense: between stacked layers; row-lstm: on the row state "
-                        f"(default {d.dropout})")
-    g.add_argument("--weight-decay", type=float,
-                   help=f"AdamW decoupled weight decay (default {d.weight_decay})")
-    g.add_argument("--kernel", type=int,
-                   help=f"[row-lstm] input-to-state kernel along the row, odd (default "
-                        f"{d.kernel})")
-    g.add_argument("--prior", choices=CHOICES["prior"],
-                   help=f"[row-lstm] what each intensity's distribution starts from: edge "
-                        f"(a lossless codec's guess from the neighbours) or above (the "
-                        f"value above) (default {d.prior})")
-    g.add_argument("--crop", type=int,
-                   help=f"[row-lstm] train on random CROP x CROP patches of the kept rows "
-                        f"(default {d.crop})")
-    g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
-                   help=f"[row-lstm] also train on mirrored crops; --no-flip for images that "
-                        f"are not mirror-symmetric (default {d.flip})")
-    g.add_argument("--validation", type=float, metavar="SHARE",
-                   help=f"[row-lstm] share of each image's kept rows (its last ones) held out "
-                        f"to validate on, for early stopping and the best weights; 0 = none "
-                        f"(default {d.validation})")
-    g.add_argument("--patience", type=int,
-                   help=f"[row-lstm] validations without improvement before training stops "
-                        f"early; 0 = never (default {d.patience})")
-    g.add_argument("--cell", help=f"[dense] lstm, gru or rnn (default {d.cell})")
-    g.add_argument("--mode", help=f"[dense] many-to-many or many-to-one (default {d.mode})")
-    g.add_argument("--context", type=int,
-                   help=f"[dense] many-to-one window, in rows (default {d.context})")
-    g.add_argument("--bidirectional", action="store_true", default=None,
-                   help="[dense] read each window both ways (many-to-one only)")
-    g.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", default=None,
-                   help="[dense] no causal batch norm after the encoder")
-    g.add_argument("--within-row", choices=("independent", "autoregressive"),
-                   help=f"[dense] values of a row independent given the rows above, or "
-                        f"generated left to right (R -> G -> B) (default {d.within_row}; "
-                        "the row-lstm always generates left to right)")
-    g.add_argument("--granularity", choices=("row", "pixel"),
-                   help=f"[dense] one RNN step per row, or per pixel (grayscale, at most "
-                        f"128 x 128 pixels per image) (default {d.granularity})")
-    g.add_argument("--binarize", nargs="?", const=True, type=float, metavar="THRESHOLD",
-                   help="binarize (Otsu, or THRESHOLD in (0, 1)) (default: no)")
-    g.add_argument("--rgb", action=argparse.BooleanOptionalAction, default=None,
-                   help="last axis is colour (default: guess)")
-    g.add_argument("--values", choices=VALUE_KINDS,
-                   help="value model: binary (Bernoulli, implies Otsu binarization), "
-                        "continuous (a discretized logistic), levels (a K-way softmax) or "
-                        "mixture (a mixture of discretized logistics); default: binary "
-                        "with --binarize, else continuous (dense) or mixture (row-lstm)")
-    g.add_argument("--levels", type=int, metavar="K",
-                   help=f"--values levels: K intensities, 2..256 (default {d.levels}; "
-                        "implies --values levels)")
-    g.add_argument("--components", type=int, metavar="K",
-                   help=f"--values mixture: K logistics per value (default {d.components})")
-    g.add_argument("--seed", type=int,
-                   help=f"seed for training (default {d.seed}); in complete and demo also "
-                        "for the draws, unless --sample-seed is given (default: random)")
-    g.add_argument("--batch-size", type=int,
-                   help=f"slices, crops or images per step (default {d.batch_size}); under "
-                        "torchrun each step's batch is split between the processes")
-    g.add_argument("--device", help=f"auto, cpu, cuda or mps (default {d.device})")
-    g.add_argument("--threads", type=int,
-                   help="torch CPU threads (default 1: more threads spin-wait and slow "
-                        "everything down when another process is busy)")
+    defaults = _defaults()
+    for name, options in _training_options().items():
+        if name != "architecture" or architecture:
+            flag = options.pop("flag", "--" + name.replace("_", "-"))
+            g.add_argument(flag, dest=name, help=_help(name, defaults), **options)
 
 
 def _add_sampling_options(parser) -> None:
@@ -198,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="PNG or TIFF image(s), folders of them, or quoted glob patterns")
     train.add_argument("-o", "--output", required=True, help="checkpoint file to write")
     train.add_argument("--keep-rows", type=int, default=None, metavar="N",
-                       help="learn only from the top N rows (default: all rows)")
+                       help=_help("keep_rows", _defaults()))
     _add_training_options(train, kept_flag=False)
     train.set_defaults(run=cmd_train)
 

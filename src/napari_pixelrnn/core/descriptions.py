@@ -1,0 +1,62 @@
+"""What each training setting does, in one short clause: the one text behind the widget's
+tooltips and the command line's help.
+
+Keyed by :class:`~napari_pixelrnn.core.TrainConfig` field name (a test checks that every
+field has one). A clause starts in lower case and has no final full stop; each front end
+adds its own framing: the widget makes it a sentence, the command line adds the default
+and, for a setting of one architecture only, its ``[architecture]`` tag
+(:data:`~napari_pixelrnn.core.config.ONLY_FOR`).
+"""
+
+from __future__ import annotations
+
+DESCRIPTIONS = {
+    "keep_rows": "learn only from the rows above the cut (the top N rows)",
+    "architecture": "the PixelRNN paper's Row LSTM (row-lstm) shares small weights between "
+                    "all columns and trains on crops of the kept rows: it completes rows it "
+                    "has not seen; the lab note's dense model has one weight per column: it "
+                    "reproduces the rows it was trained on (the reconstruction experiment)",
+    "steps": "optimizer steps at most (the Row LSTM may stop earlier)",
+    "lr": "Adam learning rate, cosine-decayed to a tenth",
+    "hidden_size": "dense: RNN units, more can memorize more rows; row-lstm: features per "
+                   "pixel",
+    "num_layers": "stacked recurrent layers",
+    "cell": "the recurrent cell that reads the rows",
+    "mode": "many-to-many: the RNN reads every row above; many-to-one: a window of the last "
+            "'context' rows predicts the next one",
+    "context": "many-to-one: how many previous rows the window holds",
+    "bidirectional": "read each window of previous rows in both directions (many-to-one "
+                     "only)",
+    "batch_norm": "causal batch norm after the encoder",
+    "dropout": "dense: between stacked layers (needs 2 or more); row-lstm: on the row state",
+    "binarize": "binarize the image, by Otsu's threshold or a fixed one: binary images learn "
+                "faster and complete sharper; binarizing means binary values",
+    "values": "what the model predicts for each value: binary (a Bernoulli; the image is "
+              "binarized, by Otsu's threshold unless one is given), continuous (one "
+              "discretized logistic), levels (a softmax over K intensities) or mixture (a "
+              "mixture of discretized logistics)",
+    "levels": "with values 'levels': K, the intensities in the softmax (2 to 256)",
+    "components": "with values 'mixture': K, the discretized logistics per value",
+    "within_row": "the values of a new row all at once (independent given the rows above), "
+                  "or left to right, each also seeing the values to its left, R, G, B "
+                  "(autoregressive: sharper rows, slower generation)",
+    "granularity": "what one RNN step reads: one row, or one pixel (grayscale images of at "
+                   "most 128 x 128 pixels; slow)",
+    "kernel": "input-to-state kernel along the row (odd)",
+    "prior": "for intensity values, what each value's distribution starts from: a lossless "
+             "codec's guess from the neighbours (edge), or the value above (above)",
+    "crop": "each training sequence is a random crop x crop patch of the kept rows",
+    "flip": "also train on mirrored crops; turn it off for images that are not "
+            "mirror-symmetric (text, oriented structures)",
+    "validation": "share of each image's kept rows (its last ones) held out to validate on: "
+                  "training keeps the best weights and stops early when they stop "
+                  "improving; 0 = no validation",
+    "patience": "validations without improvement before training stops early; 0 = never",
+    "weight_decay": "AdamW decoupled weight decay",
+    "rgb": "the last axis is colour",
+    "seed": "seed for training: the same seed, the same model on the CPU",
+    "device": "where torch trains: auto picks a GPU (cuda, mps) if there is one, else the "
+              "cpu",
+    "batch_size": "slices (Row LSTM: crops) per step; many-to-one takes 4x as many windows",
+    "threads": "torch CPU threads while training",
+}
