@@ -10,8 +10,9 @@ from napari_pixelrnn._napari.settings import (
     GUI_ONLY,
     CompletionSettings,
     ModelSettings,
+    tooltip,
 )
-from napari_pixelrnn.core import CompletionConfig, TrainConfig
+from napari_pixelrnn.core import CompletionConfig, TrainConfig, owner
 from napari_pixelrnn.core.config import CHOICES, ONLY_FOR
 
 # TrainConfig fields the widget fills from something else than a form field of that name
@@ -42,6 +43,17 @@ def test_the_form_round_trips_to_a_config(qtbot):
                 if name == "dropout" and not form.dropout.enabled:
                     expected = 0.0
                 assert getattr(config, name) == expected, (arch, name)
+
+
+def test_the_forms_tooltips_are_the_cores_descriptions(qtbot):
+    form = ModelSettings()
+    for arch in ONLY_FOR:
+        form.architecture.value = arch
+        for name in FORM_FIELDS:
+            if owner(name) in (None, arch) and name != "bidirectional":  # that one says why
+                assert getattr(form, name).tooltip == tooltip(name), (arch, name)
+    assert form.binarize.tooltip == tooltip("binarize")
+    assert tooltip("kernel") == "Input-to-state kernel along the row (odd)."  # a sentence
 
 
 def test_every_completion_setting_is_in_the_form(qtbot):

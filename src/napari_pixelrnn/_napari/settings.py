@@ -12,10 +12,13 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBo
 
 from ..core import CompletionConfig, TrainConfig, owner
 from ..core.config import ARCHITECTURE_DEFAULTS, INTENSITIES, ONLY_FOR
+from ..core.descriptions import DESCRIPTIONS
 from ..core.device import available_devices
 from .jobs import GUI_TORCH_THREADS
 
-DEFAULTS = TrainConfig()  # one source of truth for the defaults: the core's config
+# One source of truth for the defaults, the core's config: the form first shows those of
+# the default architecture (hidden size, steps, learning rate, intensity model).
+DEFAULTS = TrainConfig().resolved()
 ARCH_NAMES = {"row-lstm": "Row LSTM", "dense": "dense"}
 BIDIRECTIONAL_WHY = (
     "Only with mode many-to-one. In many-to-many mode the backward direction would read "
@@ -24,118 +27,75 @@ BIDIRECTIONAL_WHY = (
 MAX_SEED = 2**31 - 1
 
 
+def tooltip(name: str) -> str:
+    """The core's description of training setting ``name``, as a sentence."""
+    text = DESCRIPTIONS[name]
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _field(kind, name: str, label: str, **options):
+    """A ``kind`` widget for TrainConfig field ``name``: it shows the core's default and
+    its description."""
+    return kind(label=label, value=getattr(DEFAULTS, name), tooltip=tooltip(name), **options)
+
+
 class ModelSettings:
     """Network and training settings: a ``basic`` form and a foldable ``advanced`` one."""
 
     def __init__(self):
-        arch = DEFAULTS.architecture
-        self.architecture = ComboBox(
-            label="Architecture", value=arch,
-            choices=[("Row LSTM (the paper)", "row-lstm"), ("dense (the lab note)", "dense")],
-            tooltip="Row LSTM: small weights shared by every column, trained on crops of "
-                    "the kept rows; it completes rows it has not seen. Dense: one weight per "
-                    "column; it reproduces rows it was trained on (the lab note's "
-                    "reconstruction experiment).")
-        defaults = ARCHITECTURE_DEFAULTS[arch]
-        self.hidden_size = SpinBox(label="Hidden size", min=1, max=8192,
-                                   value=defaults["hidden_size"],
-                                   tooltip="Dense: RNN units, more can memorize more rows. "
-                                           "Row LSTM: features per pixel.")
-        self.cell = ComboBox(label="Cell", value=DEFAULTS.cell,
-                             choices=[("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn")],
-                             tooltip="The recurrent cell that reads the rows.")
-        self.mode = ComboBox(
-            label="Mode", value=DEFAULTS.mode,
-            choices=["many-to-many", "many-to-one"],
-            tooltip="many-to-many: the RNN reads every row above; many-to-one: a window of "
-                    "the last 'context' rows predicts the next one.")
-        self.context = SpinBox(label="Context rows", min=1, max=4096, value=DEFAULTS.context,
-                               tooltip="many-to-one: how many previous rows the window holds.")
-        self.bidirectional = CheckBox(label="Bidirectional", value=DEFAULTS.bidirectional)
-        self.values = ComboBox(
-            label="Values", value=INTENSITIES[arch],
-            choices=[("binary (0/1)", "binary"), ("continuous intensities", "continuous"),
-                     ("K levels", "levels"), ("mixture of logistics", "mixture")],
-            tooltip="What the model predicts for each value: binary (the image is "
-                    "binarized), a continuous intensity (one discretized logistic), one of "
-                    "K intensity levels, or a mixture of discretized logistics.")
-        self.levels = SpinBox(label="Levels (K)", min=2, max=256, value=DEFAULTS.levels,
-                              tooltip="Values 'K levels': intensities in the softmax.")
-        self.components = SpinBox(label="Components", min=1, max=32,
-                                  value=DEFAULTS.components,
-                                  tooltip="Values 'mixture': logistics per value.")
-        self.kernel = SpinBox(label="Kernel", min=1, max=31, step=2, value=DEFAULTS.kernel,
-                              tooltip="Row LSTM: input-to-state kernel along the row (odd).")
-        self.prior = ComboBox(
-            label="Prior", value=DEFAULTS.prior,
-            choices=[("edge guess (codec)", "edge"), ("value above", "above")],
-            tooltip="Row LSTM, intensity values: what each value's distribution starts "
-                    "from: a lossless codec's guess from the neighbours (edge), or the "
-                    "value above.")
-        self.crop = SpinBox(label="Crop", min=2, max=4096, value=DEFAULTS.crop,
-                            tooltip="Row LSTM: each training sequence is a random crop x "
-                                    "crop patch of the kept rows.")
-        self.flip = CheckBox(label="Mirrored crops", value=DEFAULTS.flip,
-                             tooltip="Row LSTM: also train on mirrored crops; turn it "
-                                     "off for images that are not mirror-symmetric (text, "
-                                     "oriented structures).")
-        self.validation = FloatSpinBox(
-            label="Validation share", min=0.0, max=0.5, step=0.05, value=DEFAULTS.validation,
-            tooltip="Row LSTM: share of the kept rows (the last ones) held out to validate "
-                    "on; training keeps the best weights and stops early when they stop "
-                    "improving. 0 = no validation.")
-        self.patience = SpinBox(label="Patience", min=0, max=100_000, value=DEFAULTS.patience,
-                                tooltip="Row LSTM: validations without improvement before "
-                                        "training stops early (0 = never).")
-        self.binarize = ComboBox(
-            label="Binarize", value="off",
+        self.architecture = _field(ComboBox, "architecture", "Architecture", choices=[
+            ("Row LSTM (the paper)", "row-lstm"), ("dense (the lab note)", "dense")])
+        self.hidden_size = _field(SpinBox, "hidden_size", "Hidden size", min=1, max=8192)
+        self.cell = _field(ComboBox, "cell", "Cell",
+                           choices=[("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn")])
+        self.mode = _field(ComboBox, "mode", "Mode", choices=["many-to-many", "many-to-one"])
+        self.context = _field(SpinBox, "context", "Context rows", min=1, max=4096)
+        self.bidirectional = _field(CheckBox, "bidirectional", "Bidirectional")
+        self.values = _field(ComboBox, "values", "Values", choices=[
+            ("binary (0/1)", "binary"), ("continuous intensities", "continuous"),
+            ("K levels", "levels"), ("mixture of logistics", "mixture")])
+        self.levels = _field(SpinBox, "levels", "Levels (K)", min=2, max=256)
+        self.components = _field(SpinBox, "components", "Components", min=1, max=32)
+        self.kernel = _field(SpinBox, "kernel", "Kernel", min=1, max=31, step=2)
+        self.prior = _field(ComboBox, "prior", "Prior", choices=[
+            ("edge guess (codec)", "edge"), ("value above", "above")])
+        self.crop = _field(SpinBox, "crop", "Crop", min=2, max=4096)
+        self.flip = _field(CheckBox, "flip", "Mirrored crops")
+        self.validation = _field(FloatSpinBox, "validation", "Validation share", min=0.0,
+                                 max=0.5, step=0.05)
+        self.patience = _field(SpinBox, "patience", "Patience", min=0, max=100_000)
+        self.binarize = ComboBox(  # with the threshold: TrainConfig.binarize
+            label="Binarize", value="off", tooltip=tooltip("binarize"),
             choices=[("no (intensities)", "off"), ("Otsu threshold", "otsu"),
-                     ("fixed threshold", "fixed")],
-            tooltip="Binary images learn faster and complete sharper. Binarizing means "
-                    "binary values, and binary values need a threshold.")
+                     ("fixed threshold", "fixed")])
         self.threshold = FloatSpinBox(label="Threshold", min=0.01, max=0.99, step=0.01,
                                       value=0.5, tooltip="On intensities scaled to [0, 1].")
-        self.steps = SpinBox(label="Steps", min=1, max=1_000_000, value=defaults["steps"],
-                             tooltip="Optimizer steps (the Row LSTM may stop earlier).")
+        self.steps = _field(SpinBox, "steps", "Steps", min=1, max=1_000_000)
         self.basic = Container(widgets=[
             self.architecture, self.hidden_size, self.cell, self.mode, self.context,
             self.bidirectional, self.crop, self.validation, self.patience, self.values,
             self.levels, self.components, self.binarize, self.threshold, self.steps])
 
-        self.num_layers = SpinBox(label="Layers", min=1, max=16, value=DEFAULTS.num_layers)
-        self.dropout = FloatSpinBox(label="Dropout", min=0.0, max=0.95, step=0.05,
-                                    value=DEFAULTS.dropout,
-                                    tooltip="Dense: between stacked layers (needs layers > 1). "
-                                            "Row LSTM: on the row state.")
-        self.batch_norm = CheckBox(label="Batch norm", value=DEFAULTS.batch_norm)
-        self.lr = FloatSpinBox(label="Learning rate", min=0.0001, max=1.0, step=0.0005,
-                               value=defaults["lr"])
-        self.weight_decay = FloatSpinBox(label="Weight decay", min=0.0, max=9.99, step=0.001,
-                                         value=DEFAULTS.weight_decay,
-                                         tooltip="AdamW decoupled weight decay.")
-        self.batch_size = SpinBox(label="Batch size", min=1, max=4096, value=DEFAULTS.batch_size,
-                                  tooltip="Slices (Row LSTM: crops) per step; many-to-one "
-                                          "takes 4x as many windows.")
-        self.seed = SpinBox(label="Seed", min=0, max=MAX_SEED, value=DEFAULTS.seed)
-        self.device = ComboBox(label="Device", choices=available_devices(), value="auto")
-        self.within_row = ComboBox(
-            label="Within a row", value=DEFAULTS.within_row,
-            choices=[("all values at once", "independent"),
-                     ("left to right (R, G, B)", "autoregressive")],
-            tooltip="Left to right: each value of a new row also sees the values to its "
-                    "left (sharper rows, slower generation).")
-        self.granularity = ComboBox(
-            label="Step", value=DEFAULTS.granularity,
-            choices=[("one row", "row"), ("one pixel", "pixel")],
-            tooltip="What one RNN step reads. One pixel: grayscale images of at most "
-                    "128 x 128 pixels (slow).")
+        self.num_layers = _field(SpinBox, "num_layers", "Layers", min=1, max=16)
+        self.dropout = _field(FloatSpinBox, "dropout", "Dropout", min=0.0, max=0.95, step=0.05)
+        self.batch_norm = _field(CheckBox, "batch_norm", "Batch norm")
+        self.lr = _field(FloatSpinBox, "lr", "Learning rate", min=0.0001, max=1.0,
+                         step=0.0005)
+        self.weight_decay = _field(FloatSpinBox, "weight_decay", "Weight decay", min=0.0,
+                                   max=9.99, step=0.001)
+        self.batch_size = _field(SpinBox, "batch_size", "Batch size", min=1, max=4096)
+        self.seed = _field(SpinBox, "seed", "Seed", min=0, max=MAX_SEED)
+        self.device = _field(ComboBox, "device", "Device", choices=available_devices())
+        self.within_row = _field(ComboBox, "within_row", "Within a row", choices=[
+            ("all values at once", "independent"),
+            ("left to right (R, G, B)", "autoregressive")])
+        self.granularity = _field(ComboBox, "granularity", "Step",
+                                  choices=[("one row", "row"), ("one pixel", "pixel")])
         self.advanced = Container(widgets=[
             self.kernel, self.prior, self.flip, self.num_layers, self.dropout, self.batch_norm,
             self.within_row, self.granularity, self.lr, self.weight_decay, self.batch_size,
             self.seed, self.device])
-        self._tooltips = {name: getattr(self, name).tooltip or ""
-                          for names in ONLY_FOR.values() for name in names}
-        self._architecture = arch  # the one whose defaults the form shows
+        self._architecture = DEFAULTS.architecture  # the one whose defaults the form shows
 
         self.architecture.changed.connect(self._on_architecture)
         self.values.changed.connect(self._on_values)
@@ -182,15 +142,13 @@ class ModelSettings:
         if pixels:  # one value per step: nothing to its left within the step
             self.within_row.value = "independent"
         applies = {"context": window, "bidirectional": window, "within_row": not pixels}
-        for name, tooltip in self._tooltips.items():
+        for name in (name for names in ONLY_FOR.values() for name in names):
             widget, mine = getattr(self, name), owner(name) == arch
             widget.enabled = mine and applies.get(name, True)
-            widget.tooltip = tooltip if mine else (
-                f"{ARCH_NAMES[owner(name)]} architecture only. {tooltip}".strip())
-        if arch == "dense":
-            self.bidirectional.tooltip = (
-                "Read each window of previous rows in both directions." if window
-                else BIDIRECTIONAL_WHY)
+            widget.tooltip = tooltip(name) if mine else (
+                f"{ARCH_NAMES[owner(name)]} architecture only. {tooltip(name)}")
+        if arch == "dense" and not window:
+            self.bidirectional.tooltip = BIDIRECTIONAL_WHY
         self.threshold.enabled = self.binarize.value == "fixed"
         self.dropout.enabled = self.num_layers.value > 1 or arch == "row-lstm"
         self.levels.enabled = self.values.value == "levels"
