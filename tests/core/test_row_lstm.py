@@ -2,6 +2,7 @@
 
 import copy
 import json
+import math
 
 import numpy as np
 import pytest
@@ -272,6 +273,37 @@ def test_the_edge_prior_is_the_median_guess_whether_taught_or_drawn():
     assert torch.all(log_scale > flat.max())
 
 
+def test_the_edge_prior_passes_each_channels_error_on_to_the_next_of_its_pixel():
+    """Colour: G's guess moves by R's error (its value less its guess), B's by G's, with
+    a narrower spread; R's guess and every grey guess stay as they were."""
+    from napari_pixelrnn.core.row_lstm.edge_prior import EdgePrior
+
+    rng = np.random.default_rng(1)
+    above, row = (torch.from_numpy(rng.random((2, 5 * 3))) for _ in range(2))
+    prior = EdgePrior(channels=3)
+    with torch.no_grad():
+        prior.colour.fill_(0.8)
+        prior.colour_spread.fill_(math.log(0.5))
+        location, log_scale = prior(above, row)
+        prior.colour.zero_()
+        prior.colour_spread.zero_()
+        plain, plain_log_scale = prior(above, row)
+    error = (row - plain).reshape(2, 5, 3)
+    expected = plain.reshape(2, 5, 3).clone()
+    expected[..., 1:] += 0.8 * error[..., :2]
+    torch.testing.assert_close(location, expected.reshape(2, 15))
+    expected_log_scale = plain_log_scale.reshape(2, 5, 3).clone()
+    expected_log_scale[..., 1:] += math.log(0.5)
+    torch.testing.assert_close(log_scale, expected_log_scale.reshape(2, 15))
+    with torch.no_grad():  # generating left to right gives the same guesses
+        prior.colour.fill_(0.8)
+        prior.colour_spread.fill_(math.log(0.5))
+        guess = prior.for_row(above)
+        drawn = [guess(j, row) for j in range(15)]
+    torch.testing.assert_close(torch.stack([d[0] for d in drawn], 1), location)
+    torch.testing.assert_close(torch.stack([d[1] for d in drawn], 1), log_scale)
+
+
 @pytest.mark.parametrize("prior", ["edge", "above"])
 def test_either_prior_reads_only_values_to_the_left_and_rows_above(prior):
     model = row_lstm(CHANNELS, "mixture", prior=prior)
@@ -296,3 +328,25 @@ def test_a_format_3_row_lstm_checkpoint_loads_centred_on_the_value_above(tmp_pat
     assert loaded.config == model.config and loaded.config.prior == "above"
     a = complete(model, stripes, 30, samples=2, seed=1)
     assert np.array_equal(a.images, complete(loaded, stripes, 30, samples=2, seed=1).images)
+
+
+def test_a_format_4_edge_prior_checkpoint_loads_guessing_each_channel_on_its_own(tmp_path):
+    """Format 4 had no colour terms: they load as zero, which is what those models did."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    image = load_sample("astronaut")[:24, :24]
+    model = train(image, keep_rows=16, steps=5, hidden_size=8, crop=16)
+    path = save_model(model, tmp_path / "old.pixelrnn")
+    with safe_open(path, "pt") as file:
+        metadata = file.metadata()
+    tensors = load_file(path)
+    del tensors["edge_prior.colour"], tensors["edge_prior.colour_spread"]
+    save_file(tensors, path, metadata={**metadata, "format_version": "4"})
+    loaded = load_model(path)
+    assert loaded.edge_prior.colour.item() == 0 == loaded.edge_prior.colour_spread.item()
+    with torch.no_grad():
+        model.edge_prior.colour.zero_()
+        model.edge_prior.colour_spread.zero_()
+    a = complete(model, image, 16, samples=2, seed=1)
+    assert np.array_equal(a.images, complete(loaded, image, 16, samples=2, seed=1).images)

@@ -22,11 +22,13 @@ from .row_lstm import RowLSTM, RowLSTMConfig
 FORMAT = "napari-pixelrnn"
 # 2 added levels, within_row and granularity to the model settings; 3 the architecture
 # (older files are dense models) and the mixture's components; 4 the Row LSTM's prior
-# (format-3 Row LSTMs centred their values on the value above)
-FORMAT_VERSION = 4
+# (format-3 Row LSTMs centred their values on the value above); 5 the edge prior's colour
+# terms (zero in older files: each channel guessed on its own, as they were trained)
+FORMAT_VERSION = 5
 ADDED_IN_2 = {"levels": 256, "within_row": "independent", "granularity": "row"}
 ADDED_IN_3 = {"components": 5}
 ROW_LSTM_ADDED_IN_4 = {"prior": "above"}
+EDGE_PRIOR_ADDED_IN_5 = ("edge_prior.colour", "edge_prior.colour_spread")
 FAMILIES = {"dense": (GenModel, ModelConfig), "row-lstm": (RowLSTM, RowLSTMConfig)}
 MAX_HEADER = 1 << 20  # a real header is a few kB; refuse to parse anything huge
 
@@ -152,6 +154,8 @@ def load_model(path) -> GenModel | RowLSTM:
         tensors = load_tensors(data)
     except Exception as exc:  # noqa: BLE001 (damaged bytes can fail anywhere: one line)
         raise CheckpointError(f"{name} has damaged weights ({exc}).") from None
+    if family is RowLSTM and version < 5 and config.prior == "edge":
+        tensors.update({k: torch.zeros(()) for k in EDGE_PRIOR_ADDED_IN_5 if k not in tensors})
     # Check shapes before building the model, so a forged header cannot make us
     # allocate a huge network.
     model = family.from_config(config) if _shapes_match(family, config, tensors) else None

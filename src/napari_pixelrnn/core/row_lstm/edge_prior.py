@@ -19,8 +19,19 @@ down, made it 2.6x. The classical guess alone, fitted on the kept rows, codes ca
 masked rows in 4.2 and the brick stack's in 2.8 bits/dim (WebP 3.4); the network gains
 most where it learns the texture (brick: 2.6).
 
-Every input is causal: the row above (any column) and the values to the left in the row
-being generated (the same channel of the pixel to the left).
+In colour, the channels of a pixel err together: where R is brighter than its guess, G
+and B are too (lossless codecs decorrelate the channels for this reason: WebP's subtract
+green, JPEG XL's colour transforms). So G's guess moves by R's error (its value less its
+guess) and B's by G's, times a learned weight, with a narrower spread (a learned factor).
+Measured on the bundled astronaut (top half kept), bits/dim of the masked rows: each
+channel on its own, 4.9; with the weight (learned from 0 or 0.5, it settled at 1.0), 4.5
+and 4.3; with the narrower spread, from 0.5, 0.3 or 0.15, 4.25, 4.15 and 4.19 (lossless
+WebP 3.9, JPEG XL 3.75). A spread widened by the size of the previous error as well gave
+4.08, within run-to-run noise, and was left out.
+
+Every input is causal: the row above (any column), the values to the left in the row
+being generated (the same channel of the pixel to the left) and, in colour, the pixel's
+earlier channels.
 """
 
 from __future__ import annotations
@@ -36,6 +47,10 @@ from torch import nn
 # widened it again: draws of gravel drifted 40 levels dark (posterior mean 12.4 dB
 # against 15.5 capped); the held-out bits/dim did not change.
 MAX_ACTIVITY = 0.25
+# Colour: the next channel's guess starts by sharing all of the previous one's error, with
+# 0.3 of its spread (where astronaut's training settled; see the module's docstring)
+COLOUR_START = 1.0
+SHRINK_START = 0.3
 
 
 class EdgePrior(nn.Module):
@@ -50,6 +65,11 @@ class EdgePrior(nn.Module):
         # learned with the network
         self.log_spread = nn.Parameter(torch.tensor([math.log(2 / 255), math.log(0.3)]))
         self.share = nn.Parameter(torch.zeros(()))
+        # how much of the previous channel's error (its value less its guess) the next
+        # channel of the same pixel shares: colour edges line up across channels
+        self.colour = nn.Parameter(torch.tensor(COLOUR_START))
+        # and how much narrower its spread is, knowing that error (log, learned)
+        self.colour_spread = nn.Parameter(torch.tensor(math.log(SHRINK_START)))
 
     def _above_neighbours(self, above: torch.Tensor):
         """Above-left and above-right of each value (the row's ends repeat themselves)."""
@@ -73,7 +93,15 @@ class EdgePrior(nn.Module):
         above_left, above_right = self._above_neighbours(above)
         left = torch.cat([above[..., :c], row[..., :-c]], -1)  # the first pixel: above
         steady = (above - above_left).abs() + (above_right - above).abs()
-        return self._guess(left, above, above_left, steady)
+        location, log_scale = self._guess(left, above, above_left, steady)
+        if c > 1:
+            error = (row - location).unflatten(-1, (-1, c))
+            earlier = torch.cat([torch.zeros_like(error[..., :1]), error[..., :-1]], -1)
+            location = location + self.colour * earlier.flatten(-2)
+            narrower = torch.cat([torch.zeros_like(self.colour_spread)[None],
+                                  self.colour_spread.expand(c - 1)])  # not R: G and B
+            log_scale = log_scale + narrower.repeat(row.shape[-1] // c)
+        return location, log_scale
 
     def for_row(self, above: torch.Tensor):
         """For generating a row left to right: ``guess(j, row)`` -> the location and
@@ -82,8 +110,15 @@ class EdgePrior(nn.Module):
         above_left, above_right = self._above_neighbours(above)
         steady = (above - above_left).abs() + (above_right - above).abs()
 
-        def guess(j: int, row: torch.Tensor):
+        def plain(j: int, row: torch.Tensor):
             left = row[:, j - c] if j >= c else above[:, j]
             return self._guess(left, above[:, j], above_left[:, j], steady[:, j])
+
+        def guess(j: int, row: torch.Tensor):
+            location, log_scale = plain(j, row)
+            if j % c:  # not the pixel's first channel
+                location = location + self.colour * (row[:, j - 1] - plain(j - 1, row)[0])
+                log_scale = log_scale + self.colour_spread
+            return location, log_scale
 
         return guess
