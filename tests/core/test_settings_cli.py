@@ -43,6 +43,18 @@ def test_every_completion_setting_is_an_option():
     assert all(dest in options for dest in named.values())
 
 
+def test_every_completion_setting_is_described_once_and_the_help_says_it():
+    from napari_pixelrnn.core import CompletionConfig
+    from napari_pixelrnn.core.descriptions import COMPLETION_DESCRIPTIONS as TEXT
+
+    assert set(TEXT) == {f.name for f in fields(CompletionConfig)}
+    options = _options("complete")
+    flags = {"sample": "sample", "temperature": "temperature", "seed": "sample_seed",
+             "samples": "samples", "uncertainty": "uncertainty", "mean": "mean"}
+    for name, dest in flags.items():
+        assert options[dest].help.startswith(TEXT[name]), name
+
+
 def test_every_training_setting_is_described_once_and_the_help_says_it():
     """One description per TrainConfig field, in the core; the CLI's help is built from
     it, tagged with the architecture that has the setting."""

@@ -56,6 +56,17 @@ def test_the_forms_tooltips_are_the_cores_descriptions(qtbot):
     assert tooltip("kernel") == "Input-to-state kernel along the row (odd)."  # a sentence
 
 
+def test_the_completion_forms_tooltips_are_the_cores_descriptions(qtbot):
+    from napari_pixelrnn.core.descriptions import COMPLETION_DESCRIPTIONS
+
+    form = CompletionSettings()
+    shown_as = {"sample": form.draw, "temperature": form.temperature, "seed": form.seed,
+                "samples": form.samples, "uncertainty": form.uncertainty, "mean": form.mean}
+    assert set(shown_as) == set(COMPLETION_DESCRIPTIONS)
+    for name, widget in shown_as.items():
+        assert widget.tooltip.startswith(tooltip(name, COMPLETION_DESCRIPTIONS)[:-1]), name
+
+
 def test_every_completion_setting_is_in_the_form(qtbot):
     form = CompletionSettings()
     form.samples.value, form.uncertainty.value, form.mean.value = 3, True, True

@@ -12,7 +12,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBo
 
 from ..core import CompletionConfig, TrainConfig, owner
 from ..core.config import ARCHITECTURE_DEFAULTS, INTENSITIES, ONLY_FOR
-from ..core.descriptions import DESCRIPTIONS
+from ..core.descriptions import COMPLETION_DESCRIPTIONS, DESCRIPTIONS
 from ..core.device import available_devices
 from .jobs import GUI_TORCH_THREADS
 
@@ -27,10 +27,15 @@ BIDIRECTIONAL_WHY = (
 MAX_SEED = 2**31 - 1
 
 
-def tooltip(name: str) -> str:
-    """The core's description of training setting ``name``, as a sentence."""
-    text = DESCRIPTIONS[name]
+def tooltip(name: str, descriptions: dict = DESCRIPTIONS) -> str:
+    """The core's description of setting ``name`` (a training one unless ``descriptions``
+    says otherwise), as a sentence."""
+    text = descriptions[name]
     return f"{text[:1].upper()}{text[1:]}."
+
+
+def _completion_tooltip(name: str) -> str:
+    return tooltip(name, COMPLETION_DESCRIPTIONS)
 
 
 def _field(kind, name: str, label: str, **options):
@@ -185,26 +190,21 @@ class CompletionSettings(Container):
 
     def __init__(self):
         self.samples = SpinBox(label="Samples", min=1, max=64, value=1,
-                               tooltip="More than 1 draws that many completions in one batch "
-                                       "and stacks them along a new first axis, most "
-                                       "probable first.")
+                               tooltip=_completion_tooltip("samples")[:-1] + ", stacked "
+                                       "along a new first axis.")
         self.draw = CheckBox(label="Draw values", value=False,
-                             tooltip="Off: each value is the most probable one (binary, "
-                                     "levels) or the median (continuous), so the result is "
-                                     "repeatable.")
+                             tooltip=_completion_tooltip("sample"))
         self.temperature = FloatSpinBox(label="Temperature", min=0.0, max=100.0, step=0.1,
-                                        value=1.0, tooltip="Randomness of draws (0 = none).")
+                                        value=1.0, tooltip=_completion_tooltip("temperature"))
         self.seed = SpinBox(label="Sampling seed", min=0, max=MAX_SEED, value=0,
-                            tooltip="Same seed and settings, same samples.")
+                            tooltip=_completion_tooltip("seed"))
         self.uncertainty = CheckBox(label="Uncertainty layer", value=False,
-                                    tooltip="Add a layer of how much the samples disagree "
-                                            "at each pixel (needs 2 or more samples).")
+                                    tooltip=_completion_tooltip("uncertainty"))
         self.uncertainty_kind = ComboBox(
             label="Uncertainty", value="std",
             choices=[("standard deviation", "std"), ("entropy (bits)", "entropy")])
         self.mean = CheckBox(label="Mean layer", value=False,
-                             tooltip="Add a layer of the posterior mean: the pixel-wise "
-                                     "average of the samples (needs 2 or more samples).")
+                             tooltip=_completion_tooltip("mean"))
         self.slices = ComboBox(label="Slices", value="all",
                                choices=[("all slices", "all"), ("current slice", "current")])
         super().__init__(widgets=[self.samples, self.draw, self.temperature, self.seed,

@@ -129,13 +129,14 @@ def _add_training_options(parser: argparse.ArgumentParser, kept_flag: bool = Tru
 
 
 def _add_sampling_options(parser) -> None:
+    from ..core.descriptions import COMPLETION_DESCRIPTIONS as TEXT
+
     g = parser.add_argument_group("sampling")
-    g.add_argument("--sample", action="store_true",
-                   help="draw values instead of taking the most probable (or the median)")
+    g.add_argument("--sample", action="store_true", help=TEXT["sample"])
     g.add_argument("--temperature", type=float, default=1.0,
-                   help="randomness of draws, 0 = deterministic (default %(default)s)")
+                   help=TEXT["temperature"] + " (default %(default)s)")
     g.add_argument("--sample-seed", type=int, default=None,
-                   help="seed for the draws only (default: --seed, else random)")
+                   help=TEXT["seed"] + " (default: --seed, else random)")
 
 
 def _count(low: int, high: int):
@@ -209,19 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--scores", action="store_true", help="also print the sampling loss")
     _add_training_options(comp)
     _add_sampling_options(comp)
+    from ..core.descriptions import COMPLETION_DESCRIPTIONS as TEXT
     from ..core.sampler import MAX_SAMPLES
 
     g = comp.add_argument_group("several completions")
     g.add_argument("--samples", type=_count(1, MAX_SAMPLES), default=None, metavar="N",
-                   help="draw N completions at once and write them as a TIFF stack (N, *shape), "
-                        "most probable first, printing each one's bits/dim (default: one "
-                        "completion, not drawn unless --sample)")
+                   help=TEXT["samples"] + ", written as a TIFF stack (N, *shape) (default: "
+                        "one completion, not drawn unless --sample)")
     g.add_argument("--uncertainty", nargs=2, action=_Uncertainty, metavar=("KIND", "PATH"),
-                   help="with --samples N >= 2: write the per-pixel disagreement of the "
-                        "samples, KIND std or entropy, as a float32 TIFF")
+                   help=TEXT["uncertainty"] + ", written to PATH as a float32 TIFF")
     g.add_argument("--mean", metavar="PATH",
-                   help="with --samples N >= 2: write the posterior mean (the pixel-wise "
-                        "average of the samples, in the image's dtype) as a PNG or TIFF")
+                   help=TEXT["mean"] + ", in the image's dtype, written to PATH (PNG or TIFF)")
     comp.set_defaults(run=cmd_complete)
 
     ev = sub.add_parser("evaluate", help="print the sampling loss of a model on an image")

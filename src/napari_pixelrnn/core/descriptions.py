@@ -1,8 +1,9 @@
-"""What each training setting does, in one short clause: the one text behind the widget's
-tooltips and the command line's help.
+"""What each training and completion setting does, in one short clause: the one text
+behind the widget's tooltips and the command line's help.
 
-Keyed by :class:`~napari_pixelrnn.core.TrainConfig` field name (a test checks that every
-field has one). A clause starts in lower case and has no final full stop; each front end
+Keyed by :class:`~napari_pixelrnn.core.TrainConfig` and
+:class:`~napari_pixelrnn.core.CompletionConfig` field name (tests check that every field
+has one). A clause starts in lower case and has no final full stop; each front end
 adds its own framing: the widget makes it a sentence, the command line adds the default
 and, for a setting of one architecture only, its ``[architecture]`` tag
 (:data:`~napari_pixelrnn.core.config.ONLY_FOR`).
@@ -59,4 +60,17 @@ DESCRIPTIONS = {
               "cpu",
     "batch_size": "slices (Row LSTM: crops) per step; many-to-one takes 4x as many windows",
     "threads": "torch CPU threads while training",
+}
+
+COMPLETION_DESCRIPTIONS = {
+    "sample": "draw values instead of taking a repeatable best guess (the most probable "
+              "value; continuous: the median; mixture: its heaviest component's centre)",
+    "temperature": "randomness of draws: 1 is the model's own, 0 none",
+    "seed": "seed for the draws only: the same seed and settings, the same samples",
+    "samples": "draw this many completions in one batch, most probable first, each with "
+               "its bits/dim",
+    "uncertainty": "how much the samples disagree at each pixel, as a standard deviation "
+                   "(std) or an entropy in bits (needs 2 or more samples)",
+    "mean": "the posterior mean: the pixel-wise average of the samples, the estimate with "
+            "the least expected squared error (needs 2 or more samples)",
 }
