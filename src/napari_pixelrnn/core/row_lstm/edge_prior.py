@@ -78,12 +78,18 @@ class EdgePrior(nn.Module):
         above_right = torch.cat([above[..., c:], above[..., -c:]], -1)
         return above_left, above_right
 
-    def _guess(self, left, above, above_left, above_activity):
+    def _constants(self):
+        """The share of the median guess, and the spread's base and gain."""
+        base, gain = self.log_spread.exp()
+        return torch.sigmoid(self.share), base, gain
+
+    @staticmethod
+    def _guess(left, above, above_left, above_activity, constants):
+        share, base, gain = constants
         median = torch.clamp(left + above - above_left, torch.minimum(left, above),
                              torch.maximum(left, above))  # = the median of the three
-        location = above + torch.sigmoid(self.share) * (median - above)
+        location = above + share * (median - above)
         activity = ((left - above_left).abs() + above_activity).clamp(max=MAX_ACTIVITY)
-        base, gain = self.log_spread.exp()
         return location, torch.log(base + gain * activity)
 
     def forward(self, above: torch.Tensor, row: torch.Tensor):
@@ -93,7 +99,7 @@ class EdgePrior(nn.Module):
         above_left, above_right = self._above_neighbours(above)
         left = torch.cat([above[..., :c], row[..., :-c]], -1)  # the first pixel: above
         steady = (above - above_left).abs() + (above_right - above).abs()
-        location, log_scale = self._guess(left, above, above_left, steady)
+        location, log_scale = self._guess(left, above, above_left, steady, self._constants())
         if c > 1:
             error = (row - location).unflatten(-1, (-1, c))
             earlier = torch.cat([torch.zeros_like(error[..., :1]), error[..., :-1]], -1)
@@ -105,19 +111,22 @@ class EdgePrior(nn.Module):
 
     def for_row(self, above: torch.Tensor):
         """For generating a row left to right: ``guess(j, row)`` -> the location and
-        log-scale ``(M,)`` of value j, given ``row`` ``(M, D)`` filled up to j - 1."""
+        log-scale ``(M,)`` of value j, given ``row`` ``(M, D)`` filled up to j - 1; called
+        for j = 0, 1, 2, ... in order (it keeps the previous value's own guess)."""
         c = self.channels
         above_left, above_right = self._above_neighbours(above)
         steady = (above - above_left).abs() + (above_right - above).abs()
-
-        def plain(j: int, row: torch.Tensor):
-            left = row[:, j - c] if j >= c else above[:, j]
-            return self._guess(left, above[:, j], above_left[:, j], steady[:, j])
+        # per row, not per value: each value's guess is a chain of tiny tensor operations
+        constants = self._constants()
+        previous = {}
 
         def guess(j: int, row: torch.Tensor):
-            location, log_scale = plain(j, row)
-            if j % c:  # not the pixel's first channel
-                location = location + self.colour * (row[:, j - 1] - plain(j - 1, row)[0])
+            left = row[:, j - c] if j >= c else above[:, j]
+            location, log_scale = self._guess(left, above[:, j], above_left[:, j],
+                                              steady[:, j], constants)
+            own, previous["location"] = previous.get("location"), location
+            if j % c:  # not the pixel's first channel: the previous one's error
+                location = location + self.colour * (row[:, j - 1] - own)
                 log_scale = log_scale + self.colour_spread
             return location, log_scale
 
