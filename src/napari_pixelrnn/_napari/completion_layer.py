@@ -3,7 +3,6 @@ samples' uncertainty and posterior mean."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 
 import numpy as np
@@ -11,7 +10,6 @@ import numpy as np
 from ..core import CompletionConfig, GeneratedRow, geometry
 from .jobs import Completed
 
-REFRESH_EVERY_S = 0.04  # redraw a growing completion at most ~25 times a second
 DRAW_ORDER = " (draw order)"  # in the name while several samples are not yet ranked
 
 
@@ -56,7 +54,6 @@ class CompletionLayer:
                        "translate": list(source_layer.translate)}
         self.rows_done = 0
         self.cancelled = False
-        self.last_refresh = 0.0
 
     @property
     def info(self) -> dict:
@@ -73,15 +70,17 @@ class CompletionLayer:
 
     def write(self, row: GeneratedRow) -> None:
         """One new row of every sample (and slice), values (samples, *stack, W[, C]);
-        the layer is redrawn now and then."""
+        the layer shows it with the next :meth:`show_rows`."""
         region = self.region
         np.moveaxis(region, geometry(region[0], self.rgb).row_axis + 1, 0)[row.index] = \
             row.values
         self.rows_done += 1
-        now = time.monotonic()
-        if now - self.last_refresh > REFRESH_EVERY_S and self.shown:
-            self.last_refresh = now
-            self.layer.refresh()
+
+    def show_rows(self) -> None:
+        """Redraw the rows written so far: only the shown slice; the layer list's
+        thumbnail waits for the end (it costs as much again on the GUI thread)."""
+        if self.shown:
+            self.layer.refresh(thumbnail=False, extent=False, highlight=False)
 
     def finish(self, result: Completed) -> None:
         """Every row is made: samples in their ranked order (the name says so), scores in

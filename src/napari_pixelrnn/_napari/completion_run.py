@@ -18,6 +18,7 @@ from . import texts
 from .completion_layer import CompletionLayer
 from .cut import CutGuide
 from .jobs import Completed, Failed, completion
+from .redraw import COMPLETION_FRAME_MS, Redraw
 from .settings import CompletionSettings
 from .workers import Running, start_job
 
@@ -39,6 +40,7 @@ class CompletionRun(QObject):
         self.result, self.drift = result, drift  # Labels
         self.changed, self.errored = changed, errored
         self.output: CompletionLayer | None = None  # of the latest completion
+        self.redraw = Redraw(self._draw, COMPLETION_FRAME_MS, parent=self)
 
     @property
     def active(self) -> bool:
@@ -96,14 +98,21 @@ class CompletionRun(QObject):
         self.drift.native.setVisible(bool(text))
 
     def _on_row(self, row: GeneratedRow) -> None:
-        """Write one generated row into the new layer."""
+        """Write one generated row into the new layer; it shows with the next frame."""
         if self.output is not None:
             self.output.write(row)
+            self.redraw.request()
+
+    def _draw(self) -> None:
+        """One frame: the layer and the bar show the rows written since the last one."""
+        if self.output is not None:
+            self.output.show_rows()
             self.running.advance("complete", self.output.rows_done)
 
     def _on_returned(self, result: Completed | Failed | None) -> None:
         """Every row is made: rank, score and add the layers asked for (or say why not)."""
         output = self.output
+        self.redraw.cancel()  # the layer is redrawn whole below, or when finished
         if output is None or result is None:  # cancelled
             return
         if isinstance(result, Failed):
@@ -119,6 +128,7 @@ class CompletionRun(QObject):
 
     def _on_finished(self) -> None:
         """Finished, cancelled or failed: free the buttons and draw the final rows."""
+        self.redraw.cancel()
         self.running.done("complete")
         self.changed()
         output = self.output

@@ -13,7 +13,8 @@ LOSS_UNITS = "bits/dim"
 
 class LossPlot(QWidget):
     """Loss per training step, and the validation loss on the steps that measured it;
-    :meth:`add` appends one step."""
+    :meth:`add` records one step, :meth:`draw` shows what was recorded (a training run
+    draws a few times a second: each redraw costs tens of ms on the GUI thread)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,14 +45,17 @@ class LossPlot(QWidget):
         self._validation_curve.setData([], [])
 
     def add(self, step: int, loss: float, validation: float | None = None) -> None:
-        """One step's training loss, and its validation loss if it was measured."""
+        """Record one step's training loss, and its validation loss if it was measured."""
         self._steps.append(step)
         self._losses.append(loss)
-        self._curve.setData(self._steps, self._losses)
         if validation is not None:
             self._validation_steps.append(step)
             self._validation_losses.append(validation)
-            self._validation_curve.setData(self._validation_steps, self._validation_losses)
+
+    def draw(self) -> None:
+        """Show every recorded step."""
+        self._curve.setData(self._steps, self._losses)
+        self._validation_curve.setData(self._validation_steps, self._validation_losses)
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """The plotted training (steps, losses)."""

@@ -18,6 +18,7 @@ from ..core import PixelRNNError, TrainProgress
 from . import texts
 from .jobs import Failed, training
 from .loss_plot import LossPlot
+from .redraw import TRAINING_FRAME_MS, Redraw
 from .settings import ModelSettings
 from .workers import Running, start_job
 
@@ -40,6 +41,7 @@ class TrainingRun(QObject):
         self.model = None  # the dock's model: the one before this run, then this run's
         self.info: dict = {}  # how this run's model is made (the dock keeps it with it)
         self.last_step: TrainProgress | None = None
+        self.redraw = Redraw(self._draw, TRAINING_FRAME_MS, parent=self)
 
     def start(self, layers: list | None, keep_rows: int | None, settings: ModelSettings,
               model) -> None:
@@ -79,7 +81,7 @@ class TrainingRun(QObject):
         return self.running.quit("train")
 
     def _on_step(self, update: TrainProgress) -> None:
-        """One optimizer step done: keep its model, plot its losses."""
+        """One optimizer step done: keep its model, record its losses for the next frame."""
         if update.model is not self.model:  # the first step of this run: hand its model over
             self.model = update.model
             self.adopt(update.model, self.info)
@@ -88,8 +90,14 @@ class TrainingRun(QObject):
         if update.best_step is not None:
             self.info["best_step"] = update.best_step
         self.plot.add(update.step, update.loss_bits_per_dim, update.validation_bits_per_dim)
-        self.status.value = texts.step_text(update, self._validation_text())
-        self.running.advance("train", update.step)
+        self.redraw.request()
+
+    def _draw(self) -> None:
+        """One frame: the plot, the status line and the bar show the latest step."""
+        if self.last_step is not None:
+            self.plot.draw()
+            self.status.value = texts.step_text(self.last_step, self._validation_text())
+            self.running.advance("train", self.last_step.step)
 
     def _validation_text(self) -> str:
         return texts.validation_text(self.plot.validation_points(), self.info.get("best_step"))
@@ -102,6 +110,8 @@ class TrainingRun(QObject):
     def _on_finished(self) -> None:
         """Finished, stopped or failed: free the buttons and say what we have."""
         job = self.running.get("train")
+        self.redraw.cancel()
+        self.plot.draw()  # every step, also those that came after the last frame
         self.running.done("train")
         self.changed()
         self.status.value = texts.training_ended(
