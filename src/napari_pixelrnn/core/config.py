@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from .dense.model import CELLS, GRANULARITIES, MODES, WITHIN_ROW, ModelConfig
-from .errors import PixelRNNError
+from .errors import PixelRNNError, check_choice
 from .row_lstm import PRIORS, RowLSTMConfig
 from .uncertainty import KINDS as UNCERTAINTY_KINDS
 from .values import VALUE_KINDS
@@ -263,9 +263,8 @@ class CompletionConfig:
                               or not 1 <= n <= MAX_SAMPLES):
             raise PixelRNNError(f"samples must be None or a whole number from 1 to "
                                 f"{MAX_SAMPLES}, got {n!r}.")
-        if self.uncertainty is not None and self.uncertainty not in UNCERTAINTY_KINDS:
-            raise PixelRNNError(f"Unknown uncertainty {self.uncertainty!r}: accepted are "
-                                f"{', '.join(UNCERTAINTY_KINDS)}.")
+        if self.uncertainty is not None:
+            check_choice("uncertainty", self.uncertainty, UNCERTAINTY_KINDS)
 
     @property
     def draws(self) -> bool:

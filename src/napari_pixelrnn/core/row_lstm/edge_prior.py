@@ -9,8 +9,9 @@ in CALIC and JPEG-LS's contexts.
 
 The Row LSTM centres its value distribution between the value above and that guess (a
 learned share, half at first), with a spread of ``base + gain x activity`` (two learned
-numbers; the activity capped at ``MAX_ACTIVITY``), and the network learns the departures. Measured on the bundled camera (top half
-kept, 64 x 128), bits/dim of the masked rows: centred on the value above, 5.5 (draws were
+numbers; the activity capped at ``MAX_ACTIVITY``), and the network learns the
+departures. Measured on the bundled camera (top half kept, 64 x 128), bits/dim of the
+masked rows: centred on the value above, 5.5 (draws were
 black and white streaks); on the median guess, 4.9; with the activity spread as well,
 4.3; halfway between the two centres, learned, 4.2 (lossless WebP: 4.4). On the brick
 stack the learned share kept the draws' row-to-row variation near the truth's (1.2x)
@@ -48,7 +49,8 @@ from torch import nn
 # against 15.5 capped); the held-out bits/dim did not change.
 MAX_ACTIVITY = 0.25
 # Colour: the next channel's guess starts by sharing all of the previous one's error, with
-# 0.3 of its spread (where astronaut's training settled; see the module's docstring)
+# 0.3 of its spread: the starts that measured best on astronaut (see the module's
+# docstring); the weight moves to about 1 from any start, the spread's factor barely moves
 COLOUR_START = 1.0
 SHRINK_START = 0.3
 
@@ -71,12 +73,13 @@ class EdgePrior(nn.Module):
         # and how much narrower its spread is, knowing that error (log, learned)
         self.colour_spread = nn.Parameter(torch.tensor(math.log(SHRINK_START)))
 
-    def _above_neighbours(self, above: torch.Tensor):
-        """Above-left and above-right of each value (the row's ends repeat themselves)."""
+    def _from_above(self, above: torch.Tensor):
+        """What the row above alone gives each value: its above-left neighbour (the row's
+        ends repeat themselves) and the activity between the three values above it."""
         c = self.channels
         above_left = torch.cat([above[..., :c], above[..., :-c]], -1)
         above_right = torch.cat([above[..., c:], above[..., -c:]], -1)
-        return above_left, above_right
+        return above_left, (above - above_left).abs() + (above_right - above).abs()
 
     def _constants(self):
         """The share of the median guess, and the spread's base and gain."""
@@ -96,9 +99,8 @@ class EdgePrior(nn.Module):
         """Teacher forcing: ``above`` and the true ``row`` ``(..., D)`` -> location and
         log-scale ``(..., D)`` of each value of ``row``; value j reads ``row`` left of j."""
         c = self.channels
-        above_left, above_right = self._above_neighbours(above)
+        above_left, steady = self._from_above(above)
         left = torch.cat([above[..., :c], row[..., :-c]], -1)  # the first pixel: above
-        steady = (above - above_left).abs() + (above_right - above).abs()
         location, log_scale = self._guess(left, above, above_left, steady, self._constants())
         if c > 1:
             error = (row - location).unflatten(-1, (-1, c))
@@ -114,8 +116,7 @@ class EdgePrior(nn.Module):
         log-scale ``(M,)`` of value j, given ``row`` ``(M, D)`` filled up to j - 1; called
         for j = 0, 1, 2, ... in order (it keeps the previous value's own guess)."""
         c = self.channels
-        above_left, above_right = self._above_neighbours(above)
-        steady = (above - above_left).abs() + (above_right - above).abs()
+        above_left, steady = self._from_above(above)
         # per row, not per value: each value's guess is a chain of tiny tensor operations
         constants = self._constants()
         previous = {}

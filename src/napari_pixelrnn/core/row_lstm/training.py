@@ -20,7 +20,7 @@ from ..errors import PixelRNNError
 from ..memory import FLOAT, check_fits
 from ..row_net import FEATURES
 from .crops import CropSet
-from .model import RowLSTM, RowLSTMConfig
+from .model import RowLSTM
 
 VALIDATE_EVERY = 50  # steps between validations: often enough to stop near the best
 WARM_UP = 50  # steps of linearly rising learning rate
@@ -29,10 +29,7 @@ WARM_UP = 50  # steps of linearly rising learning rate
 def build(config, spec: DataSpec) -> RowLSTM:
     """A new Row LSTM for a resolved :class:`.training.TrainConfig`."""
     torch.manual_seed(config.seed)  # same seed, same initial weights
-    model = RowLSTM(RowLSTMConfig(
-        channels=spec.channels, hidden_size=config.hidden_size, num_layers=config.num_layers,
-        kernel=config.kernel, values=config.values, levels=config.levels,
-        components=config.components, dropout=config.dropout, prior=config.prior))
+    model = RowLSTM(config.model_config(spec.input_size, spec.channels))
     model.data = spec
     return model
 
