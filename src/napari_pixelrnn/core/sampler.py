@@ -12,6 +12,7 @@ import torch
 
 from .config import MAX_SAMPLES, CompletionConfig
 from .data import check_fit, check_image, check_keep_rows, from_rows, geometry, to_rows
+from .dense.fast_step import FastStep
 from .dense.model import GenModel
 from .dense.windows import windows_before
 from .errors import PixelRNNError
@@ -126,6 +127,7 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
     completed = np.repeat(image[None], copies, axis=0)  # (copies, *image.shape)
+    by_row = np.moveaxis(completed, axis + 1, 1)  # a view: by_row[:, i] is row i of all
     row_shape = (copies,) + image.shape[:axis] + image.shape[axis + 1:]
 
     steps = model.to_steps(rows).repeat(copies, 1, 1).to(device)  # sample-major batch
@@ -155,9 +157,9 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
                     parts.append(new)
                     if index + 1 < height or part + 1 < per_row:
                         h = context.send(new)  # feed the generated values back in
-            new_row = torch.cat(parts, dim=-1)
+            new_row = parts[0] if per_row == 1 else torch.cat(parts, dim=-1)
             values = from_rows(new_row.cpu().numpy(), spec, row_shape, image.dtype)
-            np.moveaxis(completed, axis + 1, 1)[:, index] = values
+            by_row[:, index] = values
             yield GeneratedRow(index, height, values if samples else values[0])
     finally:
         model.train(was_training)
@@ -180,9 +182,11 @@ def _many_to_many(model, steps, keep):
     """Read the kept steps once, then one RNN step per generated step, carrying the state."""
     out, state = model.run(steps[:, :keep])
     h = out[:, -1]
+    # the dense step's tensors are prepared once per completion; it computes model.step
+    step = FastStep(model) if isinstance(model, GenModel) else model.step
     while True:
         new = yield h
-        h, state = model.step(new, state)
+        h, state = step(new, state)
 
 
 def _many_to_one(model, steps, keep):

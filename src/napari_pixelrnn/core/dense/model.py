@@ -229,7 +229,9 @@ class GenModel(HasValueModel, nn.Module):
 
         It applies the cell equations to the RNN's own weights: torch's sequence RNN
         costs 1.5-5x more for a single time step on the CPU (measured, LSTM worst),
-        and generation is one time step per row. Inference only (no dropout).
+        and generation is one time step per row. Inference only (no dropout). The
+        sampler runs :class:`.fast_step.FastStep`, which computes these values bit for
+        bit with its tensors prepared once per completion.
         """
         x = torch.relu(self.norm(self.encoder(row)))
         cell, lstm = self.config.cell, self.config.cell == "lstm"
