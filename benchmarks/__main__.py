@@ -20,7 +20,7 @@ def sections():
         ("Generalization: dense against the Row LSTM", generalization.generalization),
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
-        ("Training: the seed experiment", speed.training),
+        ("Training: time to quality", speed.training),
         ("A busy neighbour", speed.busy_neighbour),
         ("GUI responsiveness", gui.responsiveness),
         ("Peak memory", memory.peak_memory),

@@ -23,7 +23,7 @@ def test_quick_benchmarks_write_every_table(tmp_path):
     text = out.read_text()
     for title in ("Generalization: dense against the Row LSTM", "Row LSTM sampler",
                   "A busy neighbour",
-                  "Sampler against its limits", "Training: the seed experiment",
+                  "Sampler against its limits", "Training: time to quality",
                   "GUI responsiveness", "Peak memory", "Completion quality against peers",
                   "Value models and left-to-right rows", "Pixel by pixel against row by row"):
         section = text.split(f"## {title}")[1].split("\n## ")[0]
