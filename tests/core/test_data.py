@@ -165,22 +165,43 @@ def test_a_binarized_constant_image_comes_back_as_its_one_value(value, architect
                               np.stack([image, image]))
 
 
+CONSTANT = np.full((32, 32), 128, np.uint8)
+IDENTICAL_ROWS = np.tile(np.arange(0, 256, 8, dtype=np.uint8), (32, 1))  # a ramp
+
+
+NOT_EXACT = pytest.mark.xfail(strict=True, reason=(
+    "issue 12, open: after default training the dense model's locations are imprecise "
+    "(constant 128: scale 0.7 levels, locations 0.7 below to 1.5 above) and its causal "
+    "batch norm, whose variance falls to ~1e-14 on constant input, amplifies the first "
+    "error row after row (to 48 levels). Centring each value on the row above made "
+    "this exact, but cut the periodic-wave acceptance test from 37.9 to 23.4 dB "
+    "free-running (the copy carries generated errors down): not kept."))
+
+
+@pytest.mark.parametrize("values", ["levels", pytest.param("continuous", marks=NOT_EXACT),
+                                    pytest.param("mixture", marks=NOT_EXACT)])
+@pytest.mark.parametrize("image", [CONSTANT, IDENTICAL_ROWS], ids=["constant", "identical rows"])
+def test_the_dense_model_completes_constant_and_identical_rows_exactly(image, values):
+    """Trivial input, trivial output: a model that cannot learn 'same as above' here is
+    broken (normalization, initialization, value scaling). The dense model passes with
+    K levels; with continuous or mixture values it does not yet (strict xfail: this
+    test fails the day they pass, to be turned back into a plain test)."""
+    model = train(image, keep_rows=16, values=values, architecture="dense", seed=0)
+    assert np.array_equal(complete(model, image, 16), image)
+
+
 @pytest.mark.parametrize("values", ["mixture", "continuous", "levels"])
 def test_the_row_lstm_completes_a_constant_image_exactly(values):
-    """Trivial input, trivial output: a model that cannot learn 'same as above' here is
-    broken (normalization, initialization, value scaling). The dense model passes this
-    with K levels only (next test): with continuous or mixture values its first
-    completed row is off by a level in places (a logistic's centre can sit anywhere in
-    its bin), and its causal batch norm, whose variance falls to ~1e-14 on constant
-    input, amplifies that error row after row (to 48 levels)."""
-    image = np.full((32, 32), 128, np.uint8)
-    model = train(image, keep_rows=16, values=values, steps=100, hidden_size=8)
-    assert np.array_equal(complete(model, image, 16), image)
+    model = train(CONSTANT, keep_rows=16, values=values, steps=100, hidden_size=8)
+    assert np.array_equal(complete(model, CONSTANT, 16), CONSTANT)
 
 
-@pytest.mark.parametrize("image", [np.full((32, 32), 128, np.uint8),
-                                   np.tile(np.arange(0, 256, 8, dtype=np.uint8), (32, 1))],
-                         ids=["constant", "identical rows"])
-def test_the_dense_model_with_k_levels_repeats_rows_exactly(image):
-    model = train(image, keep_rows=16, values="levels", architecture="dense", seed=0)
-    assert np.array_equal(complete(model, image, 16), image)
+@pytest.mark.slow
+def test_the_row_lstm_completes_identical_rows_exactly_after_default_training():
+    """Default training (mixture values; seeds 0, 1 and 2 measured exact). Shorter
+    training is not enough: after 400 steps of a 16-channel model the first completed
+    row was off by 8 in places, and continuous values after 300 steps of an 8-channel
+    model drifted a level a row; with K levels even default training drifts by 8 from
+    the 8th completed row (measured; issue 12's notes)."""
+    model = train(IDENTICAL_ROWS, keep_rows=16, seed=0)
+    assert np.array_equal(complete(model, IDENTICAL_ROWS, 16), IDENTICAL_ROWS)
