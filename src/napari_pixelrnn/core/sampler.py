@@ -19,6 +19,7 @@ from .errors import PixelRNNError
 from .generators import run_to_end
 from .memory import check_fits, completion_bytes
 from .row_lstm import RowLSTM
+from .values import Drawing
 
 __all__ = ["MAX_SAMPLES", "Completions", "GeneratedRow", "check_completion", "complete",
            "complete_rows"]
@@ -134,9 +135,7 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
     per_row = model.steps_per_row()
     nats = torch.zeros(steps.shape[0], dtype=torch.float64, device=device)
 
-    def draw(params):
-        return model.value_model.predict(params, sample=sample, temperature=temperature,
-                                         generator=generator)
+    draw = Drawing(model.value_model, sample, temperature, generator)
 
     was_training = model.training
     model.eval()  # generation must use the running statistics, never batch statistics

@@ -28,6 +28,20 @@ MIN_LOG_SCALE = math.log(HALF_BIN / 4)  # below a quarter bin the likelihood is 
 EIGHT_BIT = torch.arange(BINS, dtype=torch.float64) / (BINS - 1)  # the 256 comparison levels
 
 
+_NUMBERS: dict = {}
+
+
+def _number(value: float, like: torch.Tensor) -> torch.Tensor:
+    """``value`` for arithmetic with ``like``: a Python number (or a tensor of another
+    dtype) is copied into a new tensor on every operation, a few microseconds each
+    (measured), and drawing a row value by value makes thousands. A 0-d tensor of
+    ``like``'s dtype computes the same as the number."""
+    key = (value, like.dtype)
+    if key not in _NUMBERS:
+        _NUMBERS[key] = torch.tensor(value, dtype=like.dtype)
+    return _NUMBERS[key]
+
+
 def _log_counts(levels_of_8bit: torch.Tensor, levels: int) -> torch.Tensor:
     """log(how many 8-bit intensities fall in each level), ``(levels,)``."""
     counts = torch.bincount(levels_of_8bit, minlength=levels).clamp(min=1)
@@ -59,7 +73,8 @@ class BinaryValues:
 
 def _to_bin(target: torch.Tensor) -> torch.Tensor:
     """The centre of the 8-bit bin each value falls in."""
-    return torch.round(target * (BINS - 1)) / (BINS - 1)
+    top = _number(BINS - 1, target)
+    return torch.round(target * top) / top
 
 
 def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tensor):
@@ -83,15 +98,26 @@ def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tens
 def _draw_category(logits: torch.Tensor, temperature: float, generator) -> torch.Tensor:
     """An index drawn from softmax(logits / T) over the last axis, by Gumbel-max:
     argmax(logits / T + Gumbel noise)."""
-    u = torch.rand(logits.shape, generator=generator, dtype=logits.dtype, device=logits.device)
-    gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
-    return (logits / temperature + gumbel).argmax(-1)
+    return (logits / temperature + _gumbel(_uniforms(logits.shape, logits, generator))).argmax(-1)
+
+
+def _uniforms(shape, like: torch.Tensor, generator) -> torch.Tensor:
+    return torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
+
+
+def _logistic(u: torch.Tensor) -> torch.Tensor:
+    """Standard logistic draws from uniforms (the inverse of its CDF)."""
+    u = u.clamp(1e-6, 1 - 1e-6)
+    return torch.log(u) - torch.log1p(-u)
+
+
+def _gumbel(u: torch.Tensor) -> torch.Tensor:
+    """Gumbel draws from uniforms: argmax(logits + Gumbel) is a draw from softmax(logits)."""
+    return -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
 
 
 def _logistic_noise(shape, like: torch.Tensor, generator) -> torch.Tensor:
-    u = torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
-    u = u.clamp(1e-6, 1 - 1e-6)
-    return torch.log(u) - torch.log1p(-u)  # a standard logistic draw
+    return _logistic(_uniforms(shape, like, generator))  # a standard logistic draw
 
 
 class ContinuousValues:
@@ -114,13 +140,35 @@ class ContinuousValues:
         return torch.stack([base, torch.zeros_like(base) if log_scale is None else log_scale],
                            -1)
 
-    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
-        loc, log_scale = self._loc_scale(out)
+    def noise(self, shape, temperature: float, generator, like: torch.Tensor):
+        """The random numbers that draw values of ``shape`` at ``temperature``: a logistic
+        draw per value, scaled by the temperature."""
+        return (temperature * _logistic_noise(shape, like, generator),)
+
+    def row_noise(self, width: int, m: int, temperature: float, generator, like):
+        """:meth:`noise` for ``m`` rows of ``width`` values drawn one at a time: value j's
+        numbers, as views."""
+        return [(n,) for n in self.noise((width, m), temperature, generator, like)[0].unbind(0)]
+
+    def draw(self, out, noise=None, centre=None) -> torch.Tensor:
+        """Values from parameters ``out`` and :meth:`noise` (``None``: the median), of
+        ``out + centred_on(*centre)`` when ``centre`` is given."""
+        loc, log_scale = out[..., 0], out[..., 1]
+        if centre is not None:  # what centred_on adds, to the two parameters used
+            base, centre_log_scale = centre
+            loc = loc + base
+            if centre_log_scale is not None:
+                log_scale = log_scale + centre_log_scale
         # values the likelihood scores: 8-bit bins, as the training data are
-        if not sample or temperature == 0:
+        if noise is None:
             return _to_bin(loc.clamp(0.0, 1.0))  # the bin holding the median
-        noise = _logistic_noise(loc.shape, loc, generator)
-        return _to_bin((loc + temperature * torch.exp(log_scale) * noise).clamp(0.0, 1.0))
+        log_scale = log_scale.clamp(min=MIN_LOG_SCALE)
+        return _to_bin(torch.addcmul(loc, torch.exp(log_scale), noise[0]).clamp(0.0, 1.0))
+
+    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
+        random = sample and temperature != 0
+        return self.draw(out, self.noise(out.shape[:-1], temperature, generator, out)
+                         if random else None)
 
 
 class MixtureValues:
@@ -144,10 +192,12 @@ class MixtureValues:
     def __init__(self, components: int = 5):
         self.components = components
         self.params = 3 * components
+        # offsets of a component's location and log-scale from its logit in ``out``
+        self._chosen = torch.tensor([components, 2 * components])
 
     def _split(self, out):
         k = self.components
-        return (out[..., :k], out[..., k:2 * k] * self.LOC_GAIN + 0.5,
+        return (out[..., :k], self._location(out[..., k:2 * k]),
                 out[..., 2 * k:].clamp(min=MIN_LOG_SCALE))
 
     def nll(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -164,26 +214,73 @@ class MixtureValues:
         """Parameters ``(..., D, 3K)`` to add to centre every component on ``base`` (and,
         if given, to start every component's log-scale from ``log_scale``)."""
         k = self.components
-        shift = ((base - 0.5) / self.LOC_GAIN)[..., None].expand(*base.shape, k)
+        shift = self._shift(base)[..., None].expand(*base.shape, k)
         zeros = torch.zeros_like(shift)
         scale = zeros if log_scale is None else log_scale[..., None].expand(*base.shape, k)
         return torch.cat([zeros, shift, scale], -1)
 
-    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
-        logits, loc, log_scale = self._split(out)
-        if not sample or temperature == 0:  # the centre of the heaviest component
-            return _to_bin(loc.gather(-1, logits.argmax(-1, keepdim=True))[..., 0].clamp(0, 1))
-        # a component from softmax(logits / T), then a logistic draw scaled by T
-        pick = _draw_category(logits, temperature, generator)[..., None]
-        loc, log_scale = loc.gather(-1, pick)[..., 0], log_scale.gather(-1, pick)[..., 0]
-        noise = _logistic_noise(loc.shape, loc, generator)
-        drawn = (loc + temperature * torch.exp(log_scale) * noise).clamp(0.0, 1.0)
+    def _shift(self, base: torch.Tensor) -> torch.Tensor:
+        """What centring on ``base`` adds to each location parameter."""
+        return (base - _number(0.5, base)) / _number(self.LOC_GAIN, base)
+
+    def _location(self, param: torch.Tensor) -> torch.Tensor:
+        """A component's location from its (centred) location parameter."""
+        return param * _number(self.LOC_GAIN, param) + _number(0.5, param)
+
+    def noise(self, shape, temperature: float, generator, like: torch.Tensor):
+        """The random numbers that draw values of ``shape`` at ``temperature``, from one
+        call to the generator (a call costs more than the numbers, on a row of 16)."""
+        return self.noise_from(_uniforms((*shape, self.components + 2), like, generator),
+                               temperature)
+
+    def noise_from(self, u: torch.Tensor, temperature: float):
+        """Uniforms ``(..., K + 2)`` -> Gumbel noise per component and a logistic draw,
+        both scaled by the temperature (argmax(logits + T g) = argmax(logits / T + g)),
+        where the floor takes the draw, and its uniform value there."""
+        k = self.components
+        floor = u[..., k + 1] < self.FLOOR
+        # below FLOOR, u / FLOOR is uniform on [0, 1) and independent of the other numbers
+        return (temperature * _gumbel(u[..., :k]), temperature * _logistic(u[..., k]), floor,
+                u[..., k + 1] / self.FLOOR)
+
+    def row_noise(self, width: int, m: int, temperature: float, generator, like):
+        """:meth:`noise` for ``m`` rows of ``width`` values drawn one at a time: value j's
+        numbers, as views; no floor where none of the ``m`` draws takes it (most values,
+        which then skip a tensor operation)."""
+        noise = self.noise((width, m), temperature, generator, like)
+        takes = noise[2].any(1).tolist()
+        return [(gumbel, logistic, floor if took else None, uniform) for took, gumbel, logistic,
+                floor, uniform in zip(takes, *(n.unbind(0) for n in noise))]
+
+    def draw(self, out, noise=None, centre=None) -> torch.Tensor:
+        """Values from parameters ``out`` and :meth:`noise` (``None``: the centre of the
+        heaviest component), of ``out + centred_on(*centre)`` when ``centre`` is given.
+        Only the chosen component's location and scale are computed."""
+        k = self.components
+        logits = out[..., :k]
+        pick = (logits if noise is None else logits + noise[0]).argmax(-1, keepdim=True)
+        # the chosen component's location and log-scale parameters
+        loc, log_scale = out.gather(-1, pick + self._chosen.to(pick.device)).unbind(-1)
+        if centre is not None:  # what centred_on adds, to the two parameters used
+            base, centre_log_scale = centre
+            loc = loc + self._shift(base)
+            if centre_log_scale is not None:
+                log_scale = log_scale + centre_log_scale
+        loc = self._location(loc)  # as _split, so draws match the scored parameters
+        if noise is None:
+            return _to_bin(loc.clamp(0, 1))
+        log_scale = log_scale.clamp(min=MIN_LOG_SCALE)
+        drawn = torch.addcmul(loc, torch.exp(log_scale), noise[1]).clamp(0.0, 1.0)
         # the uniform floor's share of draws (so draws follow the scored distribution)
-        u = torch.rand(loc.shape, generator=generator, dtype=out.dtype, device=out.device)
-        uniform = torch.rand(loc.shape, generator=generator, dtype=out.dtype, device=out.device)
-        drawn = torch.where(u < self.FLOOR, uniform, drawn)
+        if noise[2] is not None:
+            drawn = torch.where(noise[2], noise[3], drawn)
         # values the likelihood can score: the 8-bit bin the draw falls in
         return _to_bin(drawn)
+
+    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
+        random = sample and temperature != 0
+        return self.draw(out, self.noise(out.shape[:-1], temperature, generator, out)
+                         if random else None)
 
 
 class LevelValues:
@@ -211,6 +308,37 @@ class LevelValues:
         else:
             level = _draw_category(out, temperature, generator)
         return level.to(out.dtype) / (self.levels - 1)
+
+
+class Drawing:
+    """How a completion turns parameters into values: the value model's most probable
+    value (``sample`` False or ``temperature`` 0), or a draw at ``temperature`` from
+    ``generator``."""
+
+    def __init__(self, value_model, sample: bool, temperature: float, generator):
+        self.value_model, self.sample = value_model, sample
+        self.temperature, self.generator = temperature, generator
+
+    def __call__(self, params: torch.Tensor) -> torch.Tensor:
+        """Values of parameters ``(..., P)``, all at once."""
+        return self.value_model.predict(params, sample=self.sample,
+                                        temperature=self.temperature, generator=self.generator)
+
+    def row(self, m: int, width: int, like: torch.Tensor):
+        """``draw(j, params, centre=None)``: value j ``(M,)`` of ``m`` rows of ``width``
+        values drawn left to right, from its parameters ``(M, P)`` (plus what
+        ``centred_on(*centre)`` adds, for the value models that centre).
+
+        Value j costs a few microseconds per tensor operation, whatever its size, so the
+        whole row's random numbers are drawn in one call before the row (the same
+        distribution per value as :meth:`__call__`, from a different stream of numbers)."""
+        model = self.value_model
+        if not hasattr(model, "draw"):  # binary, levels: drawn value by value, uncentred
+            return lambda j, params, centre=None: self(params)
+        if not self.sample or self.temperature == 0:
+            return lambda j, params, centre=None: model.draw(params, None, centre)
+        per_value = model.row_noise(width, m, self.temperature, self.generator, like)
+        return lambda j, params, centre=None: model.draw(params, per_value[j], centre)
 
 
 VALUE_KINDS = ("binary", "continuous", "levels", "mixture")

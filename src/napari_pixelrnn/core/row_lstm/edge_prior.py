@@ -75,11 +75,13 @@ class EdgePrior(nn.Module):
 
     def _from_above(self, above: torch.Tensor):
         """What the row above alone gives each value: its above-left neighbour (the row's
-        ends repeat themselves) and the activity between the three values above it."""
+        ends repeat themselves), the gradient above (above less above-left) and the
+        activity between the three values above it."""
         c = self.channels
         above_left = torch.cat([above[..., :c], above[..., :-c]], -1)
         above_right = torch.cat([above[..., c:], above[..., -c:]], -1)
-        return above_left, (above - above_left).abs() + (above_right - above).abs()
+        gradient = above - above_left
+        return above_left, gradient, gradient.abs() + (above_right - above).abs()
 
     def _constants(self):
         """The share of the median guess, and the spread's base and gain."""
@@ -87,21 +89,21 @@ class EdgePrior(nn.Module):
         return torch.sigmoid(self.share), base, gain
 
     @staticmethod
-    def _guess(left, above, above_left, above_activity, constants):
+    def _guess(left, above, above_left, gradient, above_activity, constants):
         share, base, gain = constants
-        median = torch.clamp(left + above - above_left, torch.minimum(left, above),
+        median = torch.clamp(left + gradient, torch.minimum(left, above),
                              torch.maximum(left, above))  # = the median of the three
-        location = above + share * (median - above)
+        location = torch.lerp(above, median, share)  # above + share (median - above)
         activity = ((left - above_left).abs() + above_activity).clamp(max=MAX_ACTIVITY)
-        return location, torch.log(base + gain * activity)
+        return location, torch.log(torch.addcmul(base, gain, activity))
 
     def forward(self, above: torch.Tensor, row: torch.Tensor):
         """Teacher forcing: ``above`` and the true ``row`` ``(..., D)`` -> location and
         log-scale ``(..., D)`` of each value of ``row``; value j reads ``row`` left of j."""
         c = self.channels
-        above_left, steady = self._from_above(above)
         left = torch.cat([above[..., :c], row[..., :-c]], -1)  # the first pixel: above
-        location, log_scale = self._guess(left, above, above_left, steady, self._constants())
+        location, log_scale = self._guess(left, above, *self._from_above(above),
+                                          self._constants())
         if c > 1:
             error = (row - location).unflatten(-1, (-1, c))
             earlier = torch.cat([torch.zeros_like(error[..., :1]), error[..., :-1]], -1)
@@ -116,18 +118,19 @@ class EdgePrior(nn.Module):
         log-scale ``(M,)`` of value j, given ``row`` ``(M, D)`` filled up to j - 1; called
         for j = 0, 1, 2, ... in order (it keeps the previous value's own guess)."""
         c = self.channels
-        above_left, steady = self._from_above(above)
-        # per row, not per value: each value's guess is a chain of tiny tensor operations
+        # per row, not per value: each value's guess is a chain of tiny tensor operations,
+        # each a few microseconds whatever its size, so columns are cut once per row
         constants = self._constants()
-        previous = {}
+        columns = list(zip(*(t.T.unbind(0) for t in (above, *self._from_above(above)))))
+        previous = [None]  # the previous value's own guess
 
         def guess(j: int, row: torch.Tensor):
-            left = row[:, j - c] if j >= c else above[:, j]
-            location, log_scale = self._guess(left, above[:, j], above_left[:, j],
-                                              steady[:, j], constants)
-            own, previous["location"] = previous.get("location"), location
+            above_j = columns[j][0]
+            left = row[:, j - c] if j >= c else above_j
+            location, log_scale = self._guess(left, *columns[j], constants)
+            own, previous[0] = previous[0], location
             if j % c:  # not the pixel's first channel: the previous one's error
-                location = location + self.colour * (row[:, j - 1] - own)
+                location = torch.addcmul(location, self.colour, row[:, j - 1] - own)
                 log_scale = log_scale + self.colour_spread
             return location, log_scale
 

@@ -193,15 +193,15 @@ class RowLSTM(HasValueModel, nn.Module):
             return self.value_model.centred_on(above)
         return self.value_model.centred_on(*self.edge_prior(above, row))
 
-    def _row_offset(self, above: torch.Tensor):
-        """:meth:`_offset` for generating a row left to right: ``offset(j, row)``."""
+    def _row_centre(self, above: torch.Tensor):
+        """What :meth:`_offset` centres value j on, for generating a row left to right:
+        ``centre(j, row)`` -> ``(location, log-scale or None)``."""
         if not self._centred():
             return None
-        centred_on = self.value_model.centred_on
         if self.edge_prior is None:
-            return lambda j, row: centred_on(above[:, j])
-        guess = self.edge_prior.for_row(above)
-        return lambda j, row: centred_on(*guess(j, row))
+            columns = above.T.unbind(0)
+            return lambda j, row: (columns[j], None)
+        return self.edge_prior.for_row(above)
 
     def run(self, rows: torch.Tensor, state=None):
         """Features for the row after each of ``rows`` ``(N, T, W*C)``:
@@ -238,9 +238,14 @@ class RowLSTM(HasValueModel, nn.Module):
         offset = self._offset(features[..., -1], next_rows)
         return params if offset is None else params + offset
 
-    def sample_row(self, features: torch.Tensor, draw):
-        """Generate the next row left to right from :meth:`step`'s features."""
-        return self.row_net.sample(features[..., :-1], draw, self._row_offset(features[..., -1]))
+    def sample_row(self, features: torch.Tensor, drawing):
+        """Generate the next row left to right from :meth:`step`'s features: the row and
+        the parameters each value was drawn from."""
+        above = features[..., -1]
+        row, params = self.row_net.sample(features[..., :-1], drawing, self._row_centre(above))
+        # the centring, for the whole row at once: the same guesses as value by value
+        offset = self._offset(above, row)
+        return row, params if offset is None else params + offset
 
     def forward(self, rows: torch.Tensor, next_rows: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: parameters of ``next_rows`` ``(N, T, D)``, row t of them
