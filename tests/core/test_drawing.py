@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pixelrnn.core.values import Drawing, value_model
+from napari_pixelrnn.core.drawing import Drawing
+from napari_pixelrnn.core.values import value_model
 
 K, TEMPERATURE = 3, 2.0
 

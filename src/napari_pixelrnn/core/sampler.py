@@ -15,11 +15,11 @@ from .data import check_fit, check_image, check_keep_rows, from_rows, geometry, 
 from .dense.fast_step import FastStep
 from .dense.model import GenModel
 from .dense.windows import windows_before
+from .drawing import Drawing
 from .errors import PixelRNNError
 from .generators import run_to_end
 from .memory import check_fits, completion_bytes
 from .row_lstm import RowLSTM
-from .values import Drawing
 
 __all__ = ["MAX_SAMPLES", "Completions", "GeneratedRow", "check_completion", "complete",
            "complete_rows"]

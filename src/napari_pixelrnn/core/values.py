@@ -22,24 +22,12 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .drawing import draw_category, gumbel, logistic, logistic_noise, number, uniforms
+
 BINS = 256  # intensity levels the continuous likelihood is discretized into
 HALF_BIN = 0.5 / (BINS - 1)
 MIN_LOG_SCALE = math.log(HALF_BIN / 4)  # below a quarter bin the likelihood is saturated
 EIGHT_BIT = torch.arange(BINS, dtype=torch.float64) / (BINS - 1)  # the 256 comparison levels
-
-
-_NUMBERS: dict = {}
-
-
-def _number(value: float, like: torch.Tensor) -> torch.Tensor:
-    """``value`` for arithmetic with ``like``: a Python number (or a tensor of another
-    dtype) is copied into a new tensor on every operation, a few microseconds each
-    (measured), and drawing a row value by value makes thousands. A 0-d tensor of
-    ``like``'s dtype computes the same as the number."""
-    key = (value, like.dtype)
-    if key not in _NUMBERS:
-        _NUMBERS[key] = torch.tensor(value, dtype=like.dtype)
-    return _NUMBERS[key]
 
 
 def _log_counts(levels_of_8bit: torch.Tensor, levels: int) -> torch.Tensor:
@@ -73,7 +61,7 @@ class BinaryValues:
 
 def _to_bin(target: torch.Tensor) -> torch.Tensor:
     """The centre of the 8-bit bin each value falls in."""
-    top = _number(BINS - 1, target)
+    top = number(BINS - 1, target)
     return torch.round(target * top) / top
 
 
@@ -93,31 +81,6 @@ def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tens
     log_mass = (F.logsigmoid(upper) + F.logsigmoid(-lower)
                 + torch.log((-torch.expm1(lower - upper)).clamp(min=1e-30)))
     return torch.where(x <= 0, log_cdf_upper, torch.where(x >= 1, log_sf_lower, log_mass))
-
-
-def _draw_category(logits: torch.Tensor, temperature: float, generator) -> torch.Tensor:
-    """An index drawn from softmax(logits / T) over the last axis, by Gumbel-max:
-    argmax(logits / T + Gumbel noise)."""
-    return (logits / temperature + _gumbel(_uniforms(logits.shape, logits, generator))).argmax(-1)
-
-
-def _uniforms(shape, like: torch.Tensor, generator) -> torch.Tensor:
-    return torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
-
-
-def _logistic(u: torch.Tensor) -> torch.Tensor:
-    """Standard logistic draws from uniforms (the inverse of its CDF)."""
-    u = u.clamp(1e-6, 1 - 1e-6)
-    return torch.log(u) - torch.log1p(-u)
-
-
-def _gumbel(u: torch.Tensor) -> torch.Tensor:
-    """Gumbel draws from uniforms: argmax(logits + Gumbel) is a draw from softmax(logits)."""
-    return -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
-
-
-def _logistic_noise(shape, like: torch.Tensor, generator) -> torch.Tensor:
-    return _logistic(_uniforms(shape, like, generator))  # a standard logistic draw
 
 
 class ContinuousValues:
@@ -143,7 +106,7 @@ class ContinuousValues:
     def noise(self, shape, temperature: float, generator, like: torch.Tensor):
         """The random numbers that draw values of ``shape`` at ``temperature``: a logistic
         draw per value, scaled by the temperature."""
-        return (temperature * _logistic_noise(shape, like, generator),)
+        return (temperature * logistic_noise(shape, like, generator),)
 
     def row_noise(self, width: int, m: int, temperature: float, generator, like):
         """:meth:`noise` for ``m`` rows of ``width`` values drawn one at a time: value j's
@@ -221,16 +184,16 @@ class MixtureValues:
 
     def _shift(self, base: torch.Tensor) -> torch.Tensor:
         """What centring on ``base`` adds to each location parameter."""
-        return (base - _number(0.5, base)) / _number(self.LOC_GAIN, base)
+        return (base - number(0.5, base)) / number(self.LOC_GAIN, base)
 
     def _location(self, param: torch.Tensor) -> torch.Tensor:
         """A component's location from its (centred) location parameter."""
-        return param * _number(self.LOC_GAIN, param) + _number(0.5, param)
+        return param * number(self.LOC_GAIN, param) + number(0.5, param)
 
     def noise(self, shape, temperature: float, generator, like: torch.Tensor):
         """The random numbers that draw values of ``shape`` at ``temperature``, from one
         call to the generator (a call costs more than the numbers, on a row of 16)."""
-        return self.noise_from(_uniforms((*shape, self.components + 2), like, generator),
+        return self.noise_from(uniforms((*shape, self.components + 2), like, generator),
                                temperature)
 
     def noise_from(self, u: torch.Tensor, temperature: float):
@@ -240,7 +203,7 @@ class MixtureValues:
         k = self.components
         floor = u[..., k + 1] < self.FLOOR
         # below FLOOR, u / FLOOR is uniform on [0, 1) and independent of the other numbers
-        return (temperature * _gumbel(u[..., :k]), temperature * _logistic(u[..., k]), floor,
+        return (temperature * gumbel(u[..., :k]), temperature * logistic(u[..., k]), floor,
                 u[..., k + 1] / self.FLOOR)
 
     def row_noise(self, width: int, m: int, temperature: float, generator, like):
@@ -306,39 +269,8 @@ class LevelValues:
         if not sample or temperature == 0:
             level = out.argmax(-1)  # the most probable level
         else:
-            level = _draw_category(out, temperature, generator)
+            level = draw_category(out, temperature, generator)
         return level.to(out.dtype) / (self.levels - 1)
-
-
-class Drawing:
-    """How a completion turns parameters into values: the value model's most probable
-    value (``sample`` False or ``temperature`` 0), or a draw at ``temperature`` from
-    ``generator``."""
-
-    def __init__(self, value_model, sample: bool, temperature: float, generator):
-        self.value_model, self.sample = value_model, sample
-        self.temperature, self.generator = temperature, generator
-
-    def __call__(self, params: torch.Tensor) -> torch.Tensor:
-        """Values of parameters ``(..., P)``, all at once."""
-        return self.value_model.predict(params, sample=self.sample,
-                                        temperature=self.temperature, generator=self.generator)
-
-    def row(self, m: int, width: int, like: torch.Tensor):
-        """``draw(j, params, centre=None)``: value j ``(M,)`` of ``m`` rows of ``width``
-        values drawn left to right, from its parameters ``(M, P)`` (plus what
-        ``centred_on(*centre)`` adds, for the value models that centre).
-
-        Value j costs a few microseconds per tensor operation, whatever its size, so the
-        whole row's random numbers are drawn in one call before the row (the same
-        distribution per value as :meth:`__call__`, from a different stream of numbers)."""
-        model = self.value_model
-        if not hasattr(model, "draw"):  # binary, levels: drawn value by value, uncentred
-            return lambda j, params, centre=None: self(params)
-        if not self.sample or self.temperature == 0:
-            return lambda j, params, centre=None: model.draw(params, None, centre)
-        per_value = model.row_noise(width, m, self.temperature, self.generator, like)
-        return lambda j, params, centre=None: model.draw(params, per_value[j], centre)
 
 
 VALUE_KINDS = ("binary", "continuous", "levels", "mixture")
