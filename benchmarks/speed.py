@@ -189,27 +189,38 @@ def _honest_completion(quick: bool):
     return row, note
 
 
-def row_lstm_sampler(quick: bool) -> tuple[str, list[str]]:
-    """Row LSTM drawing: N draws in one batch against one, and against one teacher-forced
-    pass over the same rows (random model at the default size; speed does not depend on
-    the weights)."""
-    torch.manual_seed(0)
-    model = RowLSTM(RowLSTMConfig(channels=1, hidden_size=32)).eval()
-    rows, width = (8, 32) if quick else (64, 128)
+def _left_to_right(name, model, rows, width, repeat):
+    """Table rows for 1 and 16 draws of ``rows`` x ``width`` from a random ``model``."""
     model.data = DataSpec("uint8", width, 1, False, 0.0, 255.0, None)
     image = np.random.default_rng(0).integers(0, 256, (2 * rows, width)).astype(np.uint8)
     x = torch.from_numpy(to_rows(image, model.data, any_width=True))
-    repeat = 1 if quick else 2
     with torch.no_grad():
-        forward = best_time(lambda: model(x[:, :-1], x[:, 1:]), repeat)
+        forward = best_time(lambda: model(x[:, :-1], next_rows=x[:, 1:]), repeat)
     table_rows = []
     for draws in (1, 16):
         took = best_time(lambda n=draws: complete(model, image, rows, samples=n, seed=0), repeat)
-        table_rows.append([draws, f"{rows} x {width}", took, took * 1e6 / (draws * rows * width),
-                           forward * 1e6 / (2 * rows * width)])
-    one, sixteen = table_rows[0][2], table_rows[1][2]
-    per_value = table_rows[1][3] / table_rows[1][4]
-    text = table(["draws", "rows x width generated", "seconds", "us per drawn value",
+        table_rows.append([name, draws, f"{rows} x {width}", took,
+                           took * 1e6 / (draws * rows * width), forward * 1e6 / (2 * rows * width)])
+    return table_rows
+
+
+def row_lstm_sampler(quick: bool) -> tuple[str, list[str]]:
+    """Left-to-right drawing: N draws in one batch against one, and against one
+    teacher-forced pass over the same rows (random models at the default sizes; speed
+    does not depend on the weights): the Row LSTM, and the dense model's left-to-right
+    rows (issue 13's target 3 covers both)."""
+    rows, width = (8, 32) if quick else (64, 128)
+    repeat = 1 if quick else 2
+    torch.manual_seed(0)
+    row_lstm = RowLSTM(RowLSTMConfig(channels=1, hidden_size=32)).eval()
+    table_rows = _left_to_right("row-lstm (mixture)", row_lstm, rows, width, repeat)
+    torch.manual_seed(0)
+    dense = GenModel(width, within_row="autoregressive", values="continuous").eval()
+    dense_rows = _left_to_right("dense left-to-right (continuous)", dense, rows, width, repeat)
+    table_rows += dense_rows
+    one, sixteen = table_rows[0][3], table_rows[1][3]
+    per_value = table_rows[1][4] / table_rows[1][5]
+    text = table(["model", "draws", "rows x width generated", "seconds", "us per drawn value",
                   "us per value, one teacher-forced pass"], table_rows)
     notes = [(f"16 draws of {rows} rows x {width} px take {sixteen:.1f} s (target <= 10 s: "
              f"{'met' if sixteen <= 10 else 'missed'}), {sixteen / one:.1f}x one draw "
@@ -230,7 +241,14 @@ def row_lstm_sampler(quick: bool) -> tuple[str, list[str]]:
              "network's five products and their glue a third of the time, the draw (pick, "
              "the chosen component, centring, logistic, 8-bit bin) a quarter, the prior's "
              "guess a sixth. The floor is per-operation dispatch, not arithmetic: 5x needs "
-             "fewer than about 35 operations per value, i.e. a fused or compiled step.")]
+             "fewer than about 35 operations per value, i.e. a fused or compiled step."),
+             (f"The dense model's left-to-right rows (hidden 256, the same row network and "
+              f"drawing): 16 draws cost {dense_rows[1][3] / dense_rows[0][3]:.1f}x one "
+              f"(target <= 3x: {'met' if dense_rows[1][3] <= 3 * dense_rows[0][3] else 'missed'}), "
+              f"a drawn value {dense_rows[1][4] / dense_rows[1][5]:.0f}x a teacher-forced one "
+              f"(target <= 5x: {'met' if dense_rows[1][4] <= 5 * dense_rows[1][5] else 'missed'}): "
+              "its teacher-forced pass is cheap per value (the row network reads a whole row "
+              "at once), its draw is the same chain of small operations per value.")]
     return text, notes
 
 
