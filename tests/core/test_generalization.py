@@ -67,11 +67,12 @@ def test_drawn_completions_vary_like_the_truth(bricks_and_model, draws):
 
 
 @pytest.mark.slow
-def test_the_posterior_mean_beats_telea_and_biharmonic_inpainting(bricks_and_model, draws):
-    """Telea and biharmonic; Navier-Stokes, which continues the vertical mortar lines as
-    smooth isophotes, is close: measured 21.7 against its 21.9 dB (21.4 before the edge
-    prior; 22.5 with an unbounded activity spread, whose draws drifted on gravel). The
-    last assert keeps that gap from growing."""
+def test_the_posterior_mean_beats_classical_inpainting(bricks_and_model, draws):
+    """Telea, biharmonic and Navier-Stokes, which continues the vertical mortar lines as
+    smooth isophotes and comes closest (21.86 dB). One set of 8 draws is a noisy
+    estimate (measured over seeds 0-3: 22.48, 21.85, 21.91 and 22.19 dB, median 22.05;
+    21.7 with the random stream before issue 13's rework), so Navier-Stokes is compared
+    with the median over 4 sets."""
     truth, _ = bricks_and_model
     mask = np.zeros(truth.shape, np.uint8)
     mask[KEEP:] = 1
@@ -90,4 +91,7 @@ def test_the_posterior_mean_beats_telea_and_biharmonic_inpainting(bricks_and_mod
     assert ours >= psnr(biharmonic), (ours, psnr(biharmonic))
     # the mean is what it says: closer than a typical single draw
     assert ours > np.median([psnr(d) for d in draws.images])
-    assert ours >= psnr(navier_stokes) - 1.0, (ours, psnr(navier_stokes))
+    _, model = bricks_and_model
+    sets = [ours] + [psnr(complete(model, truth, KEEP, samples=8, seed=seed).mean())
+                     for seed in (1, 2, 3)]
+    assert np.median(sets) >= psnr(navier_stokes), (sets, psnr(navier_stokes))
