@@ -83,7 +83,17 @@ def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tens
     return torch.where(x <= 0, log_cdf_upper, torch.where(x >= 1, log_sf_lower, log_mass))
 
 
-class ContinuousValues:
+class _DrawnFromNoise:
+    """For value models that draw from explicit random numbers (``noise`` and ``draw``,
+    which :class:`~.drawing.Drawing` also uses a value at a time): all at once."""
+
+    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
+        random = sample and temperature != 0
+        return self.draw(out, self.noise(out.shape[:-1], temperature, generator, out)
+                         if random else None)
+
+
+class ContinuousValues(_DrawnFromNoise):
     name = "continuous"
     params = 2
 
@@ -128,13 +138,8 @@ class ContinuousValues:
         log_scale = log_scale.clamp(min=MIN_LOG_SCALE)
         return _to_bin(torch.addcmul(loc, torch.exp(log_scale), noise[0]).clamp(0.0, 1.0))
 
-    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
-        random = sample and temperature != 0
-        return self.draw(out, self.noise(out.shape[:-1], temperature, generator, out)
-                         if random else None)
 
-
-class MixtureValues:
+class MixtureValues(_DrawnFromNoise):
     """K discretized logistics per value: ``out`` holds K mixture logits, K locations
     (offset by 0.5, so an untrained model centres on mid-grey) and K log-scales, mixed
     with a uniform floor of weight ``FLOOR``.
@@ -239,11 +244,6 @@ class MixtureValues:
             drawn = torch.where(noise[2], noise[3], drawn)
         # values the likelihood can score: the 8-bit bin the draw falls in
         return _to_bin(drawn)
-
-    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
-        random = sample and temperature != 0
-        return self.draw(out, self.noise(out.shape[:-1], temperature, generator, out)
-                         if random else None)
 
 
 class LevelValues:
