@@ -167,3 +167,31 @@ def test_a_saved_model_has_the_permissions_of_any_new_file(saved, tmp_path):
     plain = tmp_path / "plain"
     plain.write_bytes(b"")
     assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize("values", ["continuous", "mixture"])
+def test_a_format_5_dense_checkpoint_loads_with_a_marginal_that_adds_nothing(tmp_path, values):
+    """Format 5 had no marginal: those models were trained with none, so it loads as the
+    one that adds nothing to the network's parameters (location 0 or 0.5, log-scale 0)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from napari_pixelrnn.core.dense.model import neutral_marginal
+
+    image = (np.add.outer(np.arange(24), np.arange(16)) * 5).astype(np.uint8)
+    model = train(image, keep_rows=16, values=values, **tiny(steps=5), architecture="dense")
+    path = save_model(model, tmp_path / "old.pixelrnn")
+    with safe_open(path, "pt") as file:
+        metadata = file.metadata()
+    tensors = load_file(path)
+    del tensors["marginal"]
+    save_file(tensors, path, metadata={**metadata, "format_version": "5"})
+    loaded = load_model(path)
+    assert torch.equal(loaded.marginal, neutral_marginal(model.config))
+    assert loaded.marginal[0, 0].item() == (0.0 if values == "continuous" else 0.5)
+    model.marginal.copy_(neutral_marginal(model.config))
+    a = complete(model, image, 16, samples=2, seed=1)
+    b = complete(loaded, image, 16, samples=2, seed=1)
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.nats_per_dim, b.nats_per_dim)
+    with torch.no_grad():  # and the neutral marginal is neutral: centring adds zeros
+        assert not loaded.value_model.centred_on(*loaded.marginal).any()

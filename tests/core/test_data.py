@@ -169,23 +169,13 @@ CONSTANT = np.full((32, 32), 128, np.uint8)
 IDENTICAL_ROWS = np.tile(np.arange(0, 256, 8, dtype=np.uint8), (32, 1))  # a ramp
 
 
-NOT_EXACT = pytest.mark.xfail(strict=True, reason=(
-    "issue 12, open: after default training the dense model's locations are imprecise "
-    "(constant 128: scale 0.7 levels, locations 0.7 below to 1.5 above) and its causal "
-    "batch norm, whose variance falls to ~1e-14 on constant input, amplifies the first "
-    "error row after row (to 48 levels). Centring each value on the row above made "
-    "this exact, but cut the periodic-wave acceptance test from 37.9 to 23.4 dB "
-    "free-running (the copy carries generated errors down): not kept."))
-
-
-@pytest.mark.parametrize("values", ["levels", pytest.param("continuous", marks=NOT_EXACT),
-                                    pytest.param("mixture", marks=NOT_EXACT)])
+@pytest.mark.parametrize("values", ["levels", "continuous", "mixture"])
 @pytest.mark.parametrize("image", [CONSTANT, IDENTICAL_ROWS], ids=["constant", "identical rows"])
 def test_the_dense_model_completes_constant_and_identical_rows_exactly(image, values):
     """Trivial input, trivial output: a model that cannot learn 'same as above' here is
-    broken (normalization, initialization, value scaling). The dense model passes with
-    K levels; with continuous or mixture values it does not yet (strict xfail: this
-    test fails the day they pass, to be turned back into a plain test)."""
+    broken (normalization, initialization, value scaling). Continuous and mixture values
+    did not, from a mid-grey, full-range start (off by up to 48 levels): they now start
+    from each value's marginal in the training rows."""
     model = train(image, keep_rows=16, values=values, architecture="dense", seed=0)
     assert np.array_equal(complete(model, image, 16), image)
 
@@ -205,3 +195,21 @@ def test_the_row_lstm_completes_identical_rows_exactly_after_default_training():
     the 8th completed row (measured; issue 12's notes)."""
     model = train(IDENTICAL_ROWS, keep_rows=16, seed=0)
     assert np.array_equal(complete(model, IDENTICAL_ROWS, 16), IDENTICAL_ROWS)
+
+
+@pytest.mark.parametrize("values", ["continuous", "mixture"])
+def test_the_dense_model_starts_from_each_values_marginal_in_the_training_rows(values):
+    """The marginal is the kept rows' mean and spread per value (column x channel), so an
+    untrained model already predicts each column's typical intensity; binary and K-level
+    models have none."""
+    image = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (12, 1))
+    image[:8, 3] = [0, 255] * 4  # a column that varies above the cut
+    image[8:] = 77  # the masked rows: never read
+    model = train(image, keep_rows=8, values=values, steps=1, hidden_size=8,
+                  architecture="dense")
+    kept = image[:8].astype(np.float64) / 255
+    np.testing.assert_allclose(model.marginal[0].numpy(), kept.mean(0), rtol=1e-6)
+    scale = model.marginal[1].exp().numpy()
+    assert scale[3] > 50 * scale[0]  # the varying column spreads, the constant ones not
+    assert not hasattr(train(image, keep_rows=8, values="levels", levels=4, steps=1,
+                             hidden_size=8, architecture="dense"), "marginal")

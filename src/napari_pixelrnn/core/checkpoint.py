@@ -15,7 +15,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from .data import DataSpec
-from .dense.model import GenModel, ModelConfig
+from .dense.model import GenModel, ModelConfig, neutral_marginal
 from .errors import CheckpointError, PixelRNNError
 from .row_lstm import RowLSTM, RowLSTMConfig
 
@@ -23,8 +23,9 @@ FORMAT = "napari-pixelrnn"
 # 2 added levels, within_row and granularity to the model settings; 3 the architecture
 # (older files are dense models) and the mixture's components; 4 the Row LSTM's prior
 # (format-3 Row LSTMs centred their values on the value above); 5 the edge prior's colour
-# terms (zero in older files: each channel guessed on its own, as they were trained)
-FORMAT_VERSION = 5
+# terms (zero in older files: each channel guessed on its own, as they were trained); 6
+# the dense family's marginal (continuous and mixture values; older files: neutral)
+FORMAT_VERSION = 6
 ADDED_IN_2 = {"levels": 256, "within_row": "independent", "granularity": "row"}
 ADDED_IN_3 = {"components": 5}
 ROW_LSTM_ADDED_IN_4 = {"prior": "above"}
@@ -156,6 +157,8 @@ def load_model(path) -> GenModel | RowLSTM:
         raise CheckpointError(f"{name} has damaged weights ({exc}).") from None
     if family is RowLSTM and version < 5 and config.prior == "edge":
         tensors.update({k: torch.zeros(()) for k in EDGE_PRIOR_ADDED_IN_5 if k not in tensors})
+    if family is GenModel and version < 6 and (neutral := neutral_marginal(config)) is not None:
+        tensors.setdefault("marginal", neutral)  # trained without it: one that adds nothing
     # Check shapes before building the model, so a forged header cannot make us
     # allocate a huge network.
     model = family.from_config(config) if _shapes_match(family, config, tensors) else None

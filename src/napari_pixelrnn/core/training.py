@@ -72,6 +72,8 @@ def train_steps(images, config: TrainConfig | None = None
     groups = by_height(images, rgb)
     check_memory([group_shape(model, group, rgb) for group in groups], model, config)
     groups = [sequences(model, group) for group in groups]
+    if hasattr(model, "marginal"):  # every process has every image: the same marginal
+        model.fit_marginal(torch.cat([rows.flatten(0, 1) for rows in groups]))
     device = local_device(resolve_device(config.device))
     group = join(device)
     check_shares(groups, config, group)

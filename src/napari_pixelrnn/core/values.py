@@ -96,6 +96,7 @@ class _DrawnFromNoise:
 class ContinuousValues(_DrawnFromNoise):
     name = "continuous"
     params = 2
+    NEUTRAL = 0.0  # the location centred_on() adds nothing for
 
     def _loc_scale(self, out):
         return out[..., 0], out[..., 1].clamp(min=MIN_LOG_SCALE)
@@ -151,6 +152,7 @@ class MixtureValues(_DrawnFromNoise):
     """
 
     name = "mixture"
+    NEUTRAL = 0.5  # the location centred_on() adds nothing for
     FLOOR = 1e-3
     # Locations move by LOC_GAIN per unit of output: an optimizer step that moved the
     # network's outputs by tenths moved every location by a quarter of the range at

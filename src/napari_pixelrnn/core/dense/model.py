@@ -8,6 +8,7 @@ image's pixels in raster order instead of its rows (the lab note's first try).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -17,8 +18,8 @@ from torch import nn
 
 from ..distributed import all_sum
 from ..errors import PixelRNNError, check_choice
-from ..row_net import FEATURES, CausalRowNet, ValueHead
-from ..values import VALUE_KINDS, HasValueModel
+from ..row_net import FEATURES, CausalRowNet, ValueHead, start_near_zero
+from ..values import MIN_LOG_SCALE, VALUE_KINDS, HasValueModel, value_model
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 MODES = ("many-to-many", "many-to-one")
@@ -88,6 +89,18 @@ def _check_config(c: ModelConfig) -> None:
         )
     if not isinstance(c.dropout, (int, float)) or not 0.0 <= c.dropout < 1.0:
         raise PixelRNNError(f"dropout must be in [0, 1), got {c.dropout!r}.")
+
+
+def neutral_marginal(config: ModelConfig) -> torch.Tensor | None:
+    """``(2, input_size)``: a location and log-scale per value that centring adds nothing
+    for (what models from before the marginal, checkpoint format 5 and older, were
+    trained without); None for value models without a location (binary, levels)."""
+    values = value_model(config.values, config.levels, None, config.components)
+    if not hasattr(values, "centred_on"):
+        return None
+    marginal = torch.zeros(2, config.input_size)
+    marginal[0] = values.NEUTRAL
+    return marginal
 
 
 class CausalBatchNorm(nn.Module):
@@ -177,10 +190,37 @@ class GenModel(HasValueModel, nn.Module):
             self.row_net = None
         self.features = params if self.row_net is None else FEATURES
         self.decoder = nn.Linear(c.hidden_size * directions, c.input_size * self.features)
+        neutral = neutral_marginal(c)
+        if neutral is not None:
+            # Intensities with a location (continuous, mixture) start from each value's
+            # own mean and spread in the training rows (fit_marginal), the network's
+            # output layer from near zero: it learns the departures. From the random
+            # decoder's start (scales the whole intensity range, locations anywhere),
+            # 300 steps on a constant image ended with the loss still falling, scales of
+            # about a level and locations up to 2.5 levels off: never exactly "the same
+            # as above", and each generated error grew row after row.
+            self.register_buffer("marginal", neutral)
+            start_near_zero(self.decoder if self.row_net is None else self.row_net.out)
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> GenModel:
         return cls(config)
+
+    def _centred(self) -> bool:
+        return hasattr(self, "marginal")
+
+    def fit_marginal(self, rows: torch.Tensor) -> None:
+        """Start every value's distribution from its mean and spread over ``rows``
+        ``(..., input_size)``, the training rows (never a masked one)."""
+        values = rows.reshape(-1, self.config.input_size).double()
+        # a logistic of scale s has standard deviation s pi / sqrt(3)
+        scale = values.std(0, correction=0) * math.sqrt(3) / math.pi
+        log_scale = torch.log(scale.clamp(min=math.exp(MIN_LOG_SCALE)))
+        self.marginal.copy_(torch.stack([values.mean(0), log_scale]))
+
+    def _start(self) -> torch.Tensor | None:
+        """What centring on the marginal adds to every value's parameters, ``(D, P)``."""
+        return self.value_model.centred_on(*self.marginal) if self._centred() else None
 
     @property
     def autoregressive(self) -> bool:
@@ -194,19 +234,27 @@ class GenModel(HasValueModel, nn.Module):
         """
         out = self.decode(h)
         if self.row_net is None:
-            return out
-        if not self.autoregressive:
-            return self.row_net(out)
-        if next_rows is None:
+            params = out
+        elif not self.autoregressive:
+            params = self.row_net(out)
+        elif next_rows is None:
             raise PixelRNNError(
                 "A within_row='autoregressive' model needs the next rows to score them "
                 "(teacher forcing); to generate, use complete().")
-        return self.row_net(out, next_rows)
+        else:
+            params = self.row_net(out, next_rows)
+        start = self._start()
+        return params if start is None else params + start
 
     def sample_row(self, h: torch.Tensor, draw):
         """Generate the next row left to right from RNN outputs ``h`` (M, hidden): the row
         (M, D) and the parameters each value was drawn from (M, D, P)."""
-        return self.row_net.sample(self.decode(h), draw)
+        start = self._start()
+        if start is None:
+            return self.row_net.sample(self.decode(h), draw)
+        columns = list(zip(*self.marginal.unbind(0)))  # value j's (location, log-scale)
+        row, params = self.row_net.sample(self.decode(h), draw, lambda j, _row: columns[j])
+        return row, params + start
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """RNN outputs ``(..., hidden)`` -> ``(..., D, features)``: the parameters
