@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import PixelRNNError, check_choice
-from ..row_net import FEATURES, CausalRowNet
+from ..row_net import FEATURES, CausalRowNet, start_near_zero
 from ..values import VALUE_KINDS, HasValueModel
 from .edge_prior import EdgePrior
 
@@ -151,9 +151,9 @@ class RowLSTM(HasValueModel, nn.Module):
                                     config.kernel, padding=config.kernel // 2)
         self.row_net = CausalRowNet(self.value_model.params)
         self.edge_prior = EdgePrior(config.channels) if config.prior == "edge" else None
-        with torch.no_grad():  # start from the value model's neutral guess (mid-grey,
-            self.row_net.out.weight.zero_()  # broad), not from large random parameters
-            self.row_net.out.bias.zero_()
+        # start from the value model's neutral guess (the prior's, or mid-grey and
+        # broad), not from large random parameters
+        start_near_zero(self.row_net.out)
 
     @classmethod
     def from_config(cls, config: RowLSTMConfig) -> RowLSTM:
