@@ -1,5 +1,6 @@
-"""Drawing values: a row's random numbers are drawn in one call, before the row, and each
-value is still drawn from the distribution the model scores."""
+"""Drawing values: a row's random numbers are drawn in one call, before the row, each
+value is drawn in numpy by the same code that draws in torch, and still from the
+distribution the model scores."""
 
 import math
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 from napari_pixelrnn.core.drawing import Drawing
-from napari_pixelrnn.core.values import value_model
+from napari_pixelrnn.core.values import VALUE_KINDS, value_model
 
 K, TEMPERATURE = 3, 2.0
 
@@ -59,13 +60,54 @@ def test_a_fixed_stream_of_uniforms_gives_the_old_formulas_draws():
     expected = (out2[:, 0] + 0.7 * out2[:, 1].exp() * (v.log() - (-v).log1p())).clamp(0, 1)
     drawn = continuous.draw(out2, (0.7 * (v.log() - (-v).log1p()),))
     torch.testing.assert_close(drawn, torch.round(expected * 255) / 255, rtol=0, atol=0)
+    # binary: a Bernoulli draw, u < sigmoid(logit / T) (what torch.bernoulli draws)
+    binary = value_model("binary")
+    logits = torch.randn(4000, 1, dtype=torch.float64) * 3
+    drawn = binary.draw(logits, (0.7 * (u[:, 0].log() - (-u[:, 0]).log1p()),))
+    expected = (u[:, 0] < torch.sigmoid(logits[:, 0] / 0.7)).double()
+    assert torch.equal(drawn, expected)
+    # levels: Gumbel-max, argmax(logits / T + Gumbel noise)
+    levels = value_model("levels", levels=K + 2)
+    gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
+    drawn = levels.draw(out[:, :K + 2], (0.7 * gumbel,))
+    assert torch.equal(drawn, (out[:, :K + 2] / 0.7 + gumbel).argmax(-1).double() / (K + 1))
+
+
+def _parameters(kind, count, generator):
+    """Random parameters ``(count, P)`` of a value model, in its useful range."""
+    model = value_model(kind, levels=6, components=K)
+    out = torch.randn(count, model.params, dtype=torch.float64, generator=generator)
+    if kind == "continuous":
+        out = out * 0.3 + torch.tensor([0.5, -3.0], dtype=torch.float64)
+    return model, out
+
+
+@pytest.mark.parametrize("kind", VALUE_KINDS)
+@pytest.mark.parametrize("random", [False, True])
+def test_a_value_drawn_in_numpy_is_the_value_drawn_in_torch(kind, random):
+    """A row drawn left to right runs each value model's draw on numpy arrays; all at
+    once, the same code runs on tensors: the same values from the same numbers, centred
+    or not."""
+    g = torch.Generator().manual_seed(0)
+    model, out = _parameters(kind, 3000, g)
+    noise = model.noise((3000,), 1.5, g, out) if random else None
+    as_numpy = None if noise is None else tuple(n.numpy() for n in noise)
+    torch.testing.assert_close(torch.from_numpy(model.draw(out.numpy(), as_numpy)),
+                               model.draw(out, noise), rtol=0, atol=0)
+    if hasattr(model, "centred_on"):
+        base = torch.rand(3000, dtype=torch.float64, generator=g)
+        log_scale = torch.randn(3000, dtype=torch.float64, generator=g) - 2
+        drawn = model.draw(out.numpy(), as_numpy, (base.numpy(), log_scale.numpy()))
+        torch.testing.assert_close(torch.from_numpy(drawn), model.draw(out, noise, (base, log_scale)),
+                                   rtol=0, atol=0)
 
 
 def _row_draws(model, out, width, seed):
-    """``out`` ``(M, P)`` drawn as ``width`` values of ``M`` rows, left to right."""
+    """``out`` ``(M, P)`` drawn as ``width`` values of ``M`` rows, left to right (numpy,
+    as a row is)."""
     g = torch.Generator().manual_seed(seed)
     draw = Drawing(model, True, TEMPERATURE, g).row(out.shape[0], width, out)
-    return torch.stack([draw(j, out) for j in range(width)], 1)
+    return torch.from_numpy(np.stack([draw(j, out.numpy()) for j in range(width)], 1))
 
 
 def test_row_draws_follow_the_mixture_at_its_temperature_with_the_floors_share():
@@ -107,9 +149,30 @@ def test_row_draws_spread_as_the_logistic_scaled_by_the_temperature(kind):
     assert abs(float(drawn.mean()) - 0.5) < 0.002
 
 
+@pytest.mark.parametrize("kind", ["binary", "levels"])
+def test_row_draws_follow_the_softmax_at_the_temperature(kind):
+    """Binary and levels rows drawn left to right: chi-square of the counts against
+    sigmoid(logit / T) or softmax(logits / T); drawn at T = 1 instead, the counts move by
+    tens of standard deviations."""
+    logits = [0.8] if kind == "binary" else [0.0, 1.0, 2.5, -1.0]
+    model = value_model(kind, levels=len(logits))
+    out = torch.tensor(logits, dtype=torch.float64).expand(5000, -1)
+    drawn = _row_draws(model, out, 20, seed=2).flatten().numpy()
+    if kind == "binary":
+        p = 1 / (1 + math.exp(-logits[0] / TEMPERATURE))
+        expected = drawn.size * np.array([1 - p, p])
+        observed = np.bincount(drawn.astype(int), minlength=2)
+    else:
+        expected = drawn.size * torch.softmax(torch.tensor(logits) / TEMPERATURE, 0).numpy()
+        observed = np.bincount(np.round(drawn * (len(logits) - 1)).astype(int), minlength=4)
+    chi2 = ((observed - expected) ** 2 / expected).sum()
+    assert chi2 < (15.1 if kind == "binary" else 21.1), (observed, expected)  # p = 1e-4
+
+
 def test_row_draws_are_seeded_and_deterministic_without_sampling():
     model, out = _mixture_out(16, [0.0, 1.0, 2.5], [0.15, 0.5, 0.85], [math.log(0.05)] * K)
     assert torch.equal(_row_draws(model, out, 8, seed=3), _row_draws(model, out, 8, seed=3))
     assert not torch.equal(_row_draws(model, out, 8, seed=3), _row_draws(model, out, 8, seed=4))
     draw = Drawing(model, False, TEMPERATURE, None).row(16, 8, out)
-    assert torch.equal(draw(0, out), model.predict(out))  # the heaviest component's centre
+    # the heaviest component's centre
+    assert torch.equal(torch.from_numpy(draw(0, out.numpy())), model.predict(out))

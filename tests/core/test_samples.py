@@ -34,11 +34,15 @@ def noisy():
 @pytest.mark.parametrize("settings", [
     {"binarize": True}, {"values": "levels", "levels": 4},
     {"binarize": True, "within_row": "autoregressive"},
-], ids=["binary", "levels", "left-to-right"])
+    {"values": "mixture", "within_row": "autoregressive"},
+    {"architecture": "row-lstm", "crop": 16},
+    {"architecture": "row-lstm", "crop": 16, "values": "continuous", "prior": "above"},
+], ids=["binary", "levels", "left-to-right", "left-to-right-mixture", "row-lstm",
+        "row-lstm-continuous-above"])
 def test_each_completion_carries_the_model_likelihood_of_its_values(noisy, settings):
     """The bits/dim a completion is ranked by is the teacher-forced NLL of that very
     completion's masked rows: a sampler scoring other values (or the truth) would differ."""
-    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, **settings), architecture="dense")
+    model = train(noisy, keep_rows=KEEP, **tiny(steps=30, **({"architecture": "dense"} | settings)))
     result = complete(model, noisy, KEEP, samples=4, seed=1)
     assert isinstance(result, Completions)
     assert result.images.shape == (4, *noisy.shape) and result.images.dtype == np.uint8

@@ -5,8 +5,8 @@ next row. :class:`ValueHead` maps each value's features to its distribution inde
 :class:`CausalRowNet` adds the values to its left: rows are flattened as (pixel, channel),
 so "to the left" is raster order, the pixel's left neighbours and then R -> G -> B. It is
 a stack of causal dilated 1-D convolutions (PixelCNN-style masking by left padding), so
-training reads a whole row in parallel (teacher forcing), and sampling runs the same
-stack on a short window, one value at a time.
+training reads a whole row in parallel (teacher forcing), and drawing runs the same
+weights one value at a time (:mod:`.row_draw`, in numpy).
 """
 
 from __future__ import annotations
@@ -90,44 +90,3 @@ class CausalRowNet(nn.Module):
         before = F.pad(row.reshape(-1, width), (1, 0))[:, :-1]  # shift right by one value
         out = self._stack(features.reshape(-1, width, FEATURES), before)
         return out.reshape(*lead, width, -1)
-
-    def sample(self, features: torch.Tensor, drawing, centre=None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Generate a row left to right: ``features`` (M, D, F); ``drawing`` (a
-        :class:`.values.Drawing`) turns parameters into values; ``centre(j, row)``, if
-        given, returns what value j's distribution is centred on (see
-        :meth:`~.values.Drawing.row`), from the row (M, D) drawn up to j - 1.
-        Returns the row (M, D) and the network's parameters (M, D, P) for each value
-        (without the centring, which the caller adds as teacher forcing does).
-
-        Value j costs one small matrix product per layer, each a few microseconds of
-        dispatch: each layer's inputs are cached as they are made, one ``(F, M)`` block
-        per position, a dilation's positions grouped by phase (j mod d), so that the
-        positions j - 2d, j - d, j a layer reads are one contiguous ``(3F, M)`` block the
-        product reads in place (a strided window, copied, cost 2-3x as much per layer).
-        """
-        m, width, _ = features.shape
-        draw = drawing.row(m, width, features)
-        pad = KERNEL - 1
-        before = features.new_zeros(pad + 1 + width, m)  # value j - 1 at pad + j
-        row = before[pad + 1:].T  # (M, D): the values drawn so far
-        given = (features + self.read.bias).permute(1, 2, 0).contiguous().unbind(0)
-        w_read = self.read.weight[:, 0, :]  # (F, K): reads one channel
-        blocks = []
-        for block, d in zip(self.blocks, DILATIONS):
-            # (F, K * F): tap k (oldest first) of every input feature, as _stack's weight
-            weight = block.weight.permute(0, 2, 1).reshape(FEATURES, KERNEL * FEATURES)
-            phases = features.new_zeros(d, (pad - (-width // d)) * FEATURES, m).unbind(0)
-            blocks.append((weight, block.bias[:, None], d, phases))
-        w_out, b_out = self.out.weight[:, :, 0], self.out.bias[:, None]
-        params = []
-        for j in range(width):
-            z = torch.addmm(given[j], w_read, before[j:j + KERNEL])
-            for weight, bias, d, phases in blocks:
-                phase, at = phases[j % d], (pad + j // d) * FEATURES  # position j's rows
-                torch.clamp_min(z, 0, out=phase[at:at + FEATURES])  # relu, cached
-                z = torch.addmm(z, weight, phase[at - pad * FEATURES:at + FEATURES]).add_(bias)
-            p = torch.addmm(b_out, w_out, torch.relu(z)).T
-            before[pad + 1 + j] = draw(j, p) if centre is None else draw(j, p, centre(j, row))
-            params.append(p)
-        return row.contiguous(), torch.stack(params, 1)

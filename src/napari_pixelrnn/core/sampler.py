@@ -142,6 +142,7 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
     # no_grad wraps each computation, never a yield: grad mode is per thread, and a
     # generator suspended inside no_grad would switch gradients off for its caller.
     try:
+        draw_step = _draw_step(model, draw)
         context = _many_to_many(model, steps, keep * per_row) \
             if model.config.mode == "many-to-many" else _many_to_one(model, steps, keep * per_row)
         with torch.no_grad():
@@ -150,7 +151,7 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
             parts = []
             for part in range(per_row):  # one step per row, or per pixel in pixel mode
                 with torch.no_grad():
-                    new, params = _draw_step(model, h, draw)
+                    new, params = draw_step(h)
                     if samples is not None:  # only Completions report likelihoods
                         nats += model.value_model.nll(params, new).double().sum(-1)
                     parts.append(new)
@@ -168,13 +169,17 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
     return Completions(completed, per_sample.cpu().numpy())
 
 
-def _draw_step(model, h, draw):
-    """The next step's values from the RNN output ``h`` (M, hidden), and the parameters
-    each value was drawn from."""
+def _draw_step(model, draw):
+    """For one completion: ``step(h)``, the next step's values from the RNN output ``h``
+    (M, hidden), and the parameters each value was drawn from."""
     if model.autoregressive:  # left to right: each value sees those drawn before it
-        return model.sample_row(h, draw)
-    params = model.head(h)
-    return draw(params), params
+        return model.row_sampler(draw)
+
+    def step(h):
+        params = model.head(h)
+        return draw(params), params
+
+    return step
 
 
 def _many_to_many(model, steps, keep):

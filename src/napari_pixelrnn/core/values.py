@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .drawing import draw_category, gumbel, logistic, logistic_noise, number, uniforms
+from .drawing import array_module, as_dtype, gumbel, logistic, logit, number, uniforms
 
 BINS = 256  # intensity levels the continuous likelihood is discretized into
 HALF_BIN = 0.5 / (BINS - 1)
@@ -36,7 +37,25 @@ def _log_counts(levels_of_8bit: torch.Tensor, levels: int) -> torch.Tensor:
     return counts.double().log().float()
 
 
-class BinaryValues:
+class _Draws:
+    """Draws from explicit random numbers: :meth:`noise` (torch, from the completion's
+    generator), then ``draw(out, noise)``, written once for torch tensors (all at once,
+    :meth:`predict`) and numpy arrays (a row left to right, value by value: the
+    parameters ``(M, P)`` of one value of ``M`` rows; see :class:`~.drawing.Drawing`)."""
+
+    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
+        random = sample and temperature != 0
+        return self.draw(out, self.noise(out.shape[:-1], temperature, generator, out)
+                         if random else None)
+
+    def row_noise(self, width: int, m: int, temperature: float, generator, like):
+        """:meth:`noise` for ``m`` rows of ``width`` values drawn one at a time, as numpy
+        arrays: value j's numbers, as views."""
+        noise = self.noise((width, m), temperature, generator, like)
+        return list(zip(*(n.cpu().numpy() for n in noise)))
+
+
+class BinaryValues(_Draws):
     name = "binary"
     params = 1
 
@@ -51,18 +70,28 @@ class BinaryValues:
         log_counts = _log_counts((EIGHT_BIT > self.threshold).long(), 2).to(out.device)
         return self.nll(out, target) + log_counts[(target > 0.5).long()]
 
-    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
+    def noise(self, shape, temperature: float, generator, like: torch.Tensor):
+        """The random numbers that draw values of ``shape`` at ``temperature``: a logit of
+        a uniform per value, scaled by the temperature (see :meth:`draw`)."""
+        return (temperature * logit(uniforms(shape, like, generator)),)
+
+    def draw(self, out, noise=None, centre=None):
+        """Values from parameters ``out`` and :meth:`noise` (``None``: the more probable
+        value). ``logit > T logit(u)`` exactly when ``u < sigmoid(logit / T)``: a draw of
+        the Bernoulli at temperature T (torch.bernoulli's, from the same uniforms)."""
         logits = out[..., 0]
-        if not sample or temperature == 0:
-            return (logits > 0).to(logits.dtype)  # the more probable value
-        probs = torch.sigmoid(logits / temperature)
-        return torch.bernoulli(probs, generator=generator)
+        return as_dtype(logits > (number(0.0, logits) if noise is None else noise[0]), logits)
 
 
-def _to_bin(target: torch.Tensor) -> torch.Tensor:
-    """The centre of the 8-bit bin each value falls in."""
+def _to_bin(target):
+    """The centre of the 8-bit bin each value falls in (a tensor or an array)."""
     top = number(BINS - 1, target)
-    return torch.round(target * top) / top
+    return (target * top).round() / top
+
+
+def _to_unit(x):
+    """``x`` clipped to [0, 1] (a tensor or an array)."""
+    return x.clip(number(0.0, x), number(1.0, x))
 
 
 def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tensor):
@@ -83,17 +112,7 @@ def _logistic_log_mass(x: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tens
     return torch.where(x <= 0, log_cdf_upper, torch.where(x >= 1, log_sf_lower, log_mass))
 
 
-class _DrawnFromNoise:
-    """For value models that draw from explicit random numbers (``noise`` and ``draw``,
-    which :class:`~.drawing.Drawing` also uses a value at a time): all at once."""
-
-    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
-        random = sample and temperature != 0
-        return self.draw(out, self.noise(out.shape[:-1], temperature, generator, out)
-                         if random else None)
-
-
-class ContinuousValues(_DrawnFromNoise):
+class ContinuousValues(_Draws):
     name = "continuous"
     params = 2
     NEUTRAL = 0.0  # the location centred_on() adds nothing for
@@ -117,14 +136,9 @@ class ContinuousValues(_DrawnFromNoise):
     def noise(self, shape, temperature: float, generator, like: torch.Tensor):
         """The random numbers that draw values of ``shape`` at ``temperature``: a logistic
         draw per value, scaled by the temperature."""
-        return (temperature * logistic_noise(shape, like, generator),)
+        return (temperature * logistic(uniforms(shape, like, generator)),)
 
-    def row_noise(self, width: int, m: int, temperature: float, generator, like):
-        """:meth:`noise` for ``m`` rows of ``width`` values drawn one at a time: value j's
-        numbers, as views."""
-        return [(n,) for n in self.noise((width, m), temperature, generator, like)[0].unbind(0)]
-
-    def draw(self, out, noise=None, centre=None) -> torch.Tensor:
+    def draw(self, out, noise=None, centre=None):
         """Values from parameters ``out`` and :meth:`noise` (``None``: the median), of
         ``out + centred_on(*centre)`` when ``centre`` is given."""
         loc, log_scale = out[..., 0], out[..., 1]
@@ -135,12 +149,13 @@ class ContinuousValues(_DrawnFromNoise):
                 log_scale = log_scale + centre_log_scale
         # values the likelihood scores: 8-bit bins, as the training data are
         if noise is None:
-            return _to_bin(loc.clamp(0.0, 1.0))  # the bin holding the median
-        log_scale = log_scale.clamp(min=MIN_LOG_SCALE)
-        return _to_bin(torch.addcmul(loc, torch.exp(log_scale), noise[0]).clamp(0.0, 1.0))
+            return _to_bin(_to_unit(loc))  # the bin holding the median
+        xp = array_module(out)
+        log_scale = xp.maximum(log_scale, number(MIN_LOG_SCALE, log_scale))
+        return _to_bin(_to_unit(loc + xp.exp(log_scale) * noise[0]))
 
 
-class MixtureValues(_DrawnFromNoise):
+class MixtureValues(_Draws):
     """K discretized logistics per value: ``out`` holds K mixture logits, K locations
     (offset by 0.5, so an untrained model centres on mid-grey) and K log-scales, mixed
     with a uniform floor of weight ``FLOOR``.
@@ -189,11 +204,11 @@ class MixtureValues(_DrawnFromNoise):
         scale = zeros if log_scale is None else log_scale[..., None].expand(*base.shape, k)
         return torch.cat([zeros, shift, scale], -1)
 
-    def _shift(self, base: torch.Tensor) -> torch.Tensor:
+    def _shift(self, base):
         """What centring on ``base`` adds to each location parameter."""
         return (base - number(0.5, base)) / number(self.LOC_GAIN, base)
 
-    def _location(self, param: torch.Tensor) -> torch.Tensor:
+    def _location(self, param):
         """A component's location from its (centred) location parameter."""
         return param * number(self.LOC_GAIN, param) + number(0.5, param)
 
@@ -214,23 +229,32 @@ class MixtureValues(_DrawnFromNoise):
                 u[..., k + 1] / self.FLOOR)
 
     def row_noise(self, width: int, m: int, temperature: float, generator, like):
-        """:meth:`noise` for ``m`` rows of ``width`` values drawn one at a time: value j's
-        numbers, as views; no floor where none of the ``m`` draws takes it (most values,
-        which then skip a tensor operation)."""
-        noise = self.noise((width, m), temperature, generator, like)
+        """:meth:`noise` for ``m`` rows of ``width`` values drawn one at a time, as numpy
+        arrays: value j's numbers, as views; no floor where none of the ``m`` draws takes
+        it (most values, which then skip an operation)."""
+        noise = [n.cpu().numpy() for n in self.noise((width, m), temperature, generator, like)]
         takes = noise[2].any(1).tolist()
         return [(gumbel, logistic, floor if took else None, uniform) for took, gumbel, logistic,
-                floor, uniform in zip(takes, *(n.unbind(0) for n in noise))]
+                floor, uniform in zip(takes, *noise)]
 
-    def draw(self, out, noise=None, centre=None) -> torch.Tensor:
+    def _component(self, out, pick):
+        """The location and log-scale parameters of component ``pick`` of each value."""
+        k = self.components
+        if k == 1:  # nothing to pick
+            return out[..., 1], out[..., 2]
+        if isinstance(out, np.ndarray):  # one value of a row, (M, P): fancy indexing
+            rows = np.arange(len(out))
+            return out[:, k:2 * k][rows, pick], out[:, 2 * k:][rows, pick]
+        return out.gather(-1, pick[..., None] + self._chosen.to(pick.device)).unbind(-1)
+
+    def draw(self, out, noise=None, centre=None):
         """Values from parameters ``out`` and :meth:`noise` (``None``: the centre of the
         heaviest component), of ``out + centred_on(*centre)`` when ``centre`` is given.
         Only the chosen component's location and scale are computed."""
         k = self.components
         logits = out[..., :k]
-        pick = (logits if noise is None else logits + noise[0]).argmax(-1, keepdim=True)
-        # the chosen component's location and log-scale parameters
-        loc, log_scale = out.gather(-1, pick + self._chosen.to(pick.device)).unbind(-1)
+        pick = None if k == 1 else (logits if noise is None else logits + noise[0]).argmax(-1)
+        loc, log_scale = self._component(out, pick)
         if centre is not None:  # what centred_on adds, to the two parameters used
             base, centre_log_scale = centre
             loc = loc + self._shift(base)
@@ -238,17 +262,18 @@ class MixtureValues(_DrawnFromNoise):
                 log_scale = log_scale + centre_log_scale
         loc = self._location(loc)  # as _split, so draws match the scored parameters
         if noise is None:
-            return _to_bin(loc.clamp(0, 1))
-        log_scale = log_scale.clamp(min=MIN_LOG_SCALE)
-        drawn = torch.addcmul(loc, torch.exp(log_scale), noise[1]).clamp(0.0, 1.0)
+            return _to_bin(_to_unit(loc))
+        xp = array_module(out)
+        log_scale = xp.maximum(log_scale, number(MIN_LOG_SCALE, log_scale))
+        drawn = _to_unit(loc + xp.exp(log_scale) * noise[1])
         # the uniform floor's share of draws (so draws follow the scored distribution)
         if noise[2] is not None:
-            drawn = torch.where(noise[2], noise[3], drawn)
+            drawn = xp.where(noise[2], noise[3], drawn)
         # values the likelihood can score: the 8-bit bin the draw falls in
         return _to_bin(drawn)
 
 
-class LevelValues:
+class LevelValues(_Draws):
     """A categorical over K intensities ``k / (K - 1)``; targets round to the nearest."""
 
     name = "levels"
@@ -267,12 +292,17 @@ class LevelValues:
         log_counts = _log_counts(self.level(EIGHT_BIT), self.levels).to(out.device)
         return self.nll(out, target) + log_counts[self.level(target)]
 
-    def predict(self, out, *, sample=False, temperature=1.0, generator=None) -> torch.Tensor:
-        if not sample or temperature == 0:
-            level = out.argmax(-1)  # the most probable level
-        else:
-            level = draw_category(out, temperature, generator)
-        return level.to(out.dtype) / (self.levels - 1)
+    def noise(self, shape, temperature: float, generator, like: torch.Tensor):
+        """The random numbers that draw values of ``shape`` at ``temperature``: Gumbel
+        noise per level, scaled by the temperature (argmax(logits + T g) =
+        argmax(logits / T + g), a draw from softmax(logits / T))."""
+        return (temperature * gumbel(uniforms((*shape, self.levels), like, generator)),)
+
+    def draw(self, out, noise=None, centre=None):
+        """Values from parameters ``out`` and :meth:`noise` (``None``: the most probable
+        level)."""
+        level = (out if noise is None else out + noise[0]).argmax(-1)
+        return as_dtype(level, out) / number(self.levels - 1, out)
 
 
 VALUE_KINDS = ("binary", "continuous", "levels", "mixture")

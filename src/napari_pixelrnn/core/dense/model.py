@@ -18,6 +18,7 @@ from torch import nn
 
 from ..distributed import all_sum
 from ..errors import PixelRNNError, check_choice
+from ..row_draw import RowDraw
 from ..row_net import FEATURES, CausalRowNet, ValueHead, start_near_zero
 from ..values import MIN_LOG_SCALE, VALUE_KINDS, HasValueModel, value_model
 
@@ -246,15 +247,24 @@ class GenModel(HasValueModel, nn.Module):
         start = self._start()
         return params if start is None else params + start
 
-    def sample_row(self, h: torch.Tensor, draw):
-        """Generate the next row left to right from RNN outputs ``h`` (M, hidden): the row
-        (M, D) and the parameters each value was drawn from (M, D, P)."""
+    def row_sampler(self, drawing):
+        """For one completion (a left-to-right model): ``sample_row(h)``, the next rows
+        generated left to right from RNN outputs ``h`` (M, hidden), (M, D), and the
+        parameters each value was drawn from (M, D, P) (the row network's weights are read
+        once, here: see :mod:`..row_draw`)."""
+        draw_row = RowDraw(self.row_net, drawing)
         start = self._start()
         if start is None:
-            return self.row_net.sample(self.decode(h), draw)
-        columns = list(zip(*self.marginal.unbind(0)))  # value j's (location, log-scale)
-        row, params = self.row_net.sample(self.decode(h), draw, lambda j, _row: columns[j])
-        return row, params + start
+            return lambda h: draw_row(self.decode(h))
+        # value j's (location, log-scale) as (1,) arrays, which broadcast over the M rows
+        location, log_scale = self.marginal.cpu().numpy()
+        columns = [(location[j:j + 1], log_scale[j:j + 1]) for j in range(len(location))]
+
+        def sample_row(h: torch.Tensor):
+            row, params = draw_row(self.decode(h), lambda j, _row: columns[j])
+            return row, params + start
+
+        return sample_row
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """RNN outputs ``(..., hidden)`` -> ``(..., D, features)``: the parameters

@@ -39,8 +39,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
+
+from ..drawing import number
 
 # Activity beyond this (a quarter of the intensity range, summed over three neighbour
 # differences) widens the spread no further. Unbounded, a generated dark crevice widened
@@ -89,20 +92,22 @@ class EdgePrior(nn.Module):
         return torch.sigmoid(self.share), base, gain
 
     @staticmethod
-    def _guess(left, above, above_left, gradient, above_activity, constants):
+    def _guess(xp, left, above, above_left, gradient, above_activity, constants):
+        """The guess from a value's neighbours: written once for torch (``xp``, teacher
+        forcing) and numpy (drawing value by value, see :mod:`..row_draw`)."""
         share, base, gain = constants
-        median = torch.clamp(left + gradient, torch.minimum(left, above),
-                             torch.maximum(left, above))  # = the median of the three
-        location = torch.lerp(above, median, share)  # above + share (median - above)
-        activity = ((left - above_left).abs() + above_activity).clamp(max=MAX_ACTIVITY)
-        return location, torch.log(torch.addcmul(base, gain, activity))
+        median = (left + gradient).clip(xp.minimum(left, above),
+                                        xp.maximum(left, above))  # = the median of the three
+        location = above + share * (median - above)
+        activity = (abs(left - above_left) + above_activity).clip(max=number(MAX_ACTIVITY, left))
+        return location, xp.log(base + gain * activity)
 
     def forward(self, above: torch.Tensor, row: torch.Tensor):
         """Teacher forcing: ``above`` and the true ``row`` ``(..., D)`` -> location and
         log-scale ``(..., D)`` of each value of ``row``; value j reads ``row`` left of j."""
         c = self.channels
         left = torch.cat([above[..., :c], row[..., :-c]], -1)  # the first pixel: above
-        location, log_scale = self._guess(left, above, *self._from_above(above),
+        location, log_scale = self._guess(torch, left, above, *self._from_above(above),
                                           self._constants())
         if c > 1:
             error = (row - location).unflatten(-1, (-1, c))
@@ -114,24 +119,30 @@ class EdgePrior(nn.Module):
         return location, log_scale
 
     def for_row(self, above: torch.Tensor):
-        """For generating a row left to right: ``guess(j, row)`` -> the location and
-        log-scale ``(M,)`` of value j, given ``row`` ``(M, D)`` filled up to j - 1; called
-        for j = 0, 1, 2, ... in order (it keeps the previous value's own guess)."""
+        """For drawing rows left to right, in numpy (see :mod:`..row_draw`): ``guess(j,
+        row)`` -> the location and log-scale ``(M,)`` of value j, given ``row`` ``(M, D)``
+        filled up to j - 1; called for j = 0, 1, 2, ... in order (it keeps the previous
+        value's own guess). ``above`` ``(M, D)``: the rows above (torch)."""
         c = self.channels
-        # per row, not per value: each value's guess is a chain of tiny tensor operations,
-        # each a few microseconds whatever its size, so columns are cut once per row
-        constants = self._constants()
-        columns = list(zip(*(t.T.unbind(0) for t in (above, *self._from_above(above)))))
+
+        def numpy(t):
+            return t.detach().cpu().numpy()
+
+        # per row, not per value: what the row above gives, one (M,) column per value,
+        # and the learned numbers as 0-d arrays
+        columns = list(zip(*(numpy(t.T.contiguous()) for t in (above, *self._from_above(above)))))
+        constants = tuple(numpy(t) for t in self._constants())
+        colour, colour_spread = numpy(self.colour), numpy(self.colour_spread)
         previous = [None]  # the previous value's own guess
 
-        def guess(j: int, row: torch.Tensor):
+        def guess(j: int, row: np.ndarray):
             above_j = columns[j][0]
             left = row[:, j - c] if j >= c else above_j
-            location, log_scale = self._guess(left, *columns[j], constants)
+            location, log_scale = self._guess(np, left, *columns[j], constants)
             own, previous[0] = previous[0], location
             if j % c:  # not the pixel's first channel: the previous one's error
-                location = torch.addcmul(location, self.colour, row[:, j - 1] - own)
-                log_scale = log_scale + self.colour_spread
+                location = location + colour * (row[:, j - 1] - own)
+                log_scale = log_scale + colour_spread
             return location, log_scale
 
         return guess

@@ -13,7 +13,7 @@ the values before it in the row (raster order, R -> G -> B within a pixel) throu
 same causal row network the dense family uses (:class:`.row_net.CausalRowNet`).
 
 The class offers the methods the sampler and the evaluation call on a many-to-many dense
-model (``run``, ``step``, ``head``, ``sample_row``), so both families share one sampler
+model (``run``, ``step``, ``head``, ``row_sampler``), so both families share one sampler
 and one evaluation.
 """
 
@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import PixelRNNError, check_choice
+from ..row_draw import RowDraw
 from ..row_net import FEATURES, CausalRowNet, start_near_zero
 from ..values import VALUE_KINDS, HasValueModel
 from .edge_prior import EdgePrior
@@ -194,12 +195,12 @@ class RowLSTM(HasValueModel, nn.Module):
         return self.value_model.centred_on(*self.edge_prior(above, row))
 
     def _row_centre(self, above: torch.Tensor):
-        """What :meth:`_offset` centres value j on, for generating a row left to right:
-        ``centre(j, row)`` -> ``(location, log-scale or None)``."""
+        """What :meth:`_offset` centres value j on, for drawing a row left to right (in
+        numpy): ``centre(j, row)`` -> ``(location, log-scale or None)``."""
         if not self._centred():
             return None
         if self.edge_prior is None:
-            columns = above.T.unbind(0)
+            columns = above.T.contiguous().cpu().numpy()  # value j's: columns[j], (M,)
             return lambda j, row: (columns[j], None)
         return self.edge_prior.for_row(above)
 
@@ -238,14 +239,20 @@ class RowLSTM(HasValueModel, nn.Module):
         offset = self._offset(features[..., -1], next_rows)
         return params if offset is None else params + offset
 
-    def sample_row(self, features: torch.Tensor, drawing):
-        """Generate the next row left to right from :meth:`step`'s features: the row and
-        the parameters each value was drawn from."""
-        above = features[..., -1]
-        row, params = self.row_net.sample(features[..., :-1], drawing, self._row_centre(above))
-        # the centring, for the whole row at once: the same guesses as value by value
-        offset = self._offset(above, row)
-        return row, params if offset is None else params + offset
+    def row_sampler(self, drawing):
+        """For one completion: ``sample_row(features)``, the next rows generated left to
+        right from :meth:`step`'s features, and the parameters each value was drawn from
+        (the row network's weights are read once, here: see :mod:`..row_draw`)."""
+        draw_row = RowDraw(self.row_net, drawing)
+
+        def sample_row(features: torch.Tensor):
+            above = features[..., -1]
+            row, params = draw_row(features[..., :-1], self._row_centre(above))
+            # the centring, for the whole row at once: the same guesses as value by value
+            offset = self._offset(above, row)
+            return row, params if offset is None else params + offset
+
+        return sample_row
 
     def forward(self, rows: torch.Tensor, next_rows: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: parameters of ``next_rows`` ``(N, T, D)``, row t of them
