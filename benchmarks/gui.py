@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from .common import table
+from .gui_probe import WINDOW
 
 # (image, training steps, rows completed, samples per completion) per probe run
 FULL = [("horse", 100, 128, (1, 16)), ("rgb512", 20, 32, (1, 16))]
@@ -32,9 +33,10 @@ def _run(image: str, steps: int, rows: int, samples) -> dict:
 
 
 def responsiveness(quick: bool) -> tuple[str, list[str]]:
-    rows = []
+    rows, canvas = [], None
     for image, steps, completed, samples in QUICK if quick else FULL:
         result = _run(image, steps, completed, samples)
+        canvas = result["canvas"]
         what = {"idle": "idle (no job, 2 s)", "train": f"Train ({steps} steps)"}
         for count in samples:
             what[f"complete {count}"] = (f"Complete ({completed} rows, {count} sample"
@@ -54,5 +56,7 @@ def responsiveness(quick: bool) -> tuple[str, list[str]]:
               "completion includes the evaluation the widget runs after it. The last "
               "column: the calls that most 10 ms samples of the GUI thread's stack were "
               "inside during the longest gap. Rendering is software OpenGL under Xvfb, so "
-              "every repaint of napari's window costs tens of ms on the GUI thread.")]
+              "every repaint of napari's window costs tens of ms on the GUI thread; the "
+              f"window is {WINDOW[0]} x {WINDOW[1]} px in every run (the canvas "
+              f"{canvas[1]} x {canvas[0]}), napari's saved settings unused.")]
     return text, notes

@@ -3,7 +3,11 @@ buttons and record the gaps between ticks of a 10 ms QTimer on the GUI thread.
 
 ``python -m benchmarks.gui_probe IMAGE STEPS ROWS SAMPLES...`` prints one JSON line:
 for each job, the longest gap, when it began, the 99th percentile, the job's seconds and
-what the GUI thread ran during the longest gap (sampled every 10 ms).
+what the GUI thread ran during the longest gap (sampled every 10 ms), and the canvas size.
+
+The window has the same size in every run (``WINDOW``), and napari reads and writes its
+settings in a fresh folder: napari restores the window's last size and dock layout, and
+the canvas a paint has to fill was 83 or 694 pixels wide depending on the run before.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import collections
 import gc
 import itertools
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -23,6 +28,7 @@ import numpy as np
 TAIL_S = 0.5  # keep ticking after the job: its last redraws and notifications count
 PLUMBING = ("events/", "_proxies", "qt_main_window")  # napari's event dispatch
 OURS = ("napari_pixelrnn", "napari/", "vispy/", "pyqtgraph/", "superqt/", "magicgui/")
+WINDOW = (1700, 1416)  # px; the dock needs ~1400 of height; the canvas is then 694 x 1367
 
 
 class Sampler:
@@ -77,6 +83,7 @@ class Sampler:
 
 
 def main(image: str, steps: int, rows: int, samples: list[int]) -> dict:
+    os.environ["NAPARI_CONFIG"] = str(Path(tempfile.mkdtemp()) / "settings.yaml")
     import napari
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
@@ -93,6 +100,7 @@ def main(image: str, steps: int, rows: int, samples: list[int]) -> dict:
     widget.settings.binarize.value = "otsu" if image == "horse" else "off"
     widget.settings.steps.value = steps
     widget.keep_rows.value = widget.keep_rows.max + 1 - rows
+    viewer.window.resize(*WINDOW)
     app = QApplication.instance()
     sampler = Sampler()
 
@@ -132,6 +140,7 @@ def main(image: str, steps: int, rows: int, samples: list[int]) -> dict:
     path = Path(tempfile.mkdtemp()) / "model.pixelrnn"
     result["save"] = measure(lambda: widget.save_model(path))
     result["load"] = measure(lambda: widget.load_model(path))
+    result["canvas"] = list(viewer.canvas.size)  # height, width
     viewer.close()
     return result
 
