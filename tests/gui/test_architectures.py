@@ -169,7 +169,7 @@ def test_the_mean_of_the_samples_as_a_new_layer(open_widget, qtbot, notes):
     assert mean.metadata["pixelrnn"]["posterior_mean_of"] == 4
     assert mean.metadata["pixelrnn"]["completed_layer"] == "brick_stack completed"
     assert [layer.name for layer in viewer.layers] == [
-        "brick_stack", "brick_stack completed", "brick_stack mean of 4 draws"]
+        "brick_stack", "pixelrnn cut", "brick_stack completed", "brick_stack mean of 4 draws"]
 
     c.samples.value = 1  # the option needs samples: no mean layer for one completion
     assert not c.mean.enabled and not c.config().mean

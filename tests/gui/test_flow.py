@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_pixelrnn._napari.cut import GUIDE_NAME
 from napari_pixelrnn.core import complete as core_complete
 from napari_pixelrnn.core import load_sample
 
@@ -51,7 +52,31 @@ def test_open_cut_train_complete(open_widget, qtbot, notes):
     assert f"{loss['free_running_bits_per_dim_256']:.4f} bits/dim" in shown
     assert info["drift_warning"] is None and not widget.drift.value  # no drift here
     assert widget.drift.native.isHidden()
-    assert "pixelrnn cut" not in viewer.layers  # the guide goes once a completion shows
+    # the completion is added above the cut guide, which stays (see the next test)
+    assert [layer.name for layer in viewer.layers] == [
+        "brick_stack", GUIDE_NAME, "brick_stack completed"]
+    assert not notes.errors
+
+
+def test_a_completion_covers_the_cut_guide_and_removes_no_layer(open_widget, qtbot, notes):
+    """Complete leaves the guide where it is and adds its layer above it: napari runs a
+    full garbage collection on every layer removal (0.3-0.5 s on the GUI thread)."""
+    viewer, widget = open_widget("horse")
+    widget.keep_rows.value = 200
+    train(qtbot, widget)
+    removed = []
+    viewer.layers.events.removed.connect(lambda event: removed.append(event.value.name))
+
+    complete(qtbot, widget)
+    assert removed == []
+    assert [layer.name for layer in viewer.layers] == ["horse", GUIDE_NAME, "horse completed"]
+    assert widget._guide.cut_row() == 199.5
+    widget.keep_rows.value = 150  # choosing another cut brings the guide back on top
+    assert [layer.name for layer in viewer.layers] == ["horse", "horse completed", GUIDE_NAME]
+    assert widget._guide.cut_row() == 149.5
+    widget.keep_rows.value = 140  # on top already: moved, not reordered
+    assert [layer.name for layer in viewer.layers] == ["horse", "horse completed", GUIDE_NAME]
+    assert removed == []
     assert not notes.errors
 
 
@@ -79,7 +104,8 @@ def test_several_samples_stack_along_a_new_axis(open_widget, qtbot, notes):
     np.testing.assert_allclose(bits, ranked.bits_per_dim)
     assert bits == sorted(bits)  # the layer's order: lowest bits/dim first
     assert ", ".join(f"{b:.4f}" for b in bits) in widget.result.value
-    assert len(viewer.layers) == 2  # no uncertainty layer unless asked
+    assert [layer.name for layer in viewer.layers] == [  # no uncertainty layer unless asked
+        "brick_stack", GUIDE_NAME, "brick_stack completed"]
     assert not notes.errors
 
 

@@ -102,7 +102,7 @@ def test_removing_layers_while_completing(open_widget, qtbot, notes, slow_rows):
     viewer.layers.remove(widget.completed_layer)
     wait_idle(qtbot, widget)
     assert notes.infos[-1] == "Completion stopped: its layer 'horse completed (draw order)' was removed."
-    assert [layer.name for layer in viewer.layers] == ["horse"]
+    assert [layer.name for layer in viewer.layers] == ["horse", "pixelrnn cut"]
 
     widget.completion.samples.value = 1
     widget.keep_rows.value = 216  # 40 slowed rows

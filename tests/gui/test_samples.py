@@ -77,7 +77,8 @@ def test_one_drawn_sample_is_scored_and_no_uncertainty(open_widget, qtbot, notes
     np.testing.assert_array_equal(out.data, drawn.images[0])
     np.testing.assert_allclose(out.metadata["pixelrnn"]["sample_bits_per_dim"],
                                drawn.bits_per_dim)
-    assert [layer.name for layer in viewer.layers] == ["brick_stack", "brick_stack completed"]
+    assert [layer.name for layer in viewer.layers] == [
+        "brick_stack", "pixelrnn cut", "brick_stack completed"]
     assert not notes.errors
 
 

@@ -2,7 +2,11 @@
 which layers a job may read) and the guide, a Shapes layer with a line at the cut and a
 tint over the masked rows (:class:`CutGuide`).
 
-The guide exists only while a cut is being chosen; :meth:`CutGuide.hide` removes it.
+The guide lives as long as the dock shows a cut (a layer that can be cut is picked);
+:meth:`CutGuide.hide` removes it when none is, or when the dock closes. A completion does
+not remove it: its layer is added above the guide and covers it (removing a layer makes
+napari run a full garbage collection on the GUI thread, 0.3-0.5 s with torch loaded), and
+moving the cut brings the guide back on top.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class CutGuide:
             self.layer.data = [line, mask]
             self.layer.scale, self.layer.translate = scale, translate
             self.layer.edge_width = [_line_width(height), 0]
+            layers = self.viewer.layers  # on top again, e.g. over a completion since
+            layers.move(layers.index(self.layer), len(layers))  # (no-op if it is)
             return
         with keep_selection(self.viewer):
             self.layer = self.viewer.add_shapes(

@@ -70,7 +70,7 @@ class PixelRNNWidget(QWidget):
             self._running, self.loss_plot, self.train_status, parent=self,
             adopt=self._adopt, changed=self._sync_buttons, errored=self._on_error)
         self.completion_run = CompletionRun(
-            viewer, self._guide, self._running, self.result, self.drift, parent=self,
+            viewer, self._running, self.result, self.drift, parent=self,
             changed=self._sync_buttons, errored=self._on_error)
 
         self.layer_combo.changed.connect(self._on_layer_changed)
