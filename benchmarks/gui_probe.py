@@ -2,8 +2,10 @@
 buttons and record the gaps between ticks of a 10 ms QTimer on the GUI thread.
 
 ``python -m benchmarks.gui_probe IMAGE STEPS ROWS SAMPLES...`` prints one JSON line:
-for each job, the longest gap, when it began, the 99th percentile, the job's seconds and
-what the GUI thread ran during the longest gap (sampled every 10 ms), and the canvas size.
+for each job, the longest gap, when it began, the CPU time the GUI thread and the whole
+process used within it (the rest of the gap went to other processes: Xvfb, a neighbour
+on the same core), the 99th percentile, the job's seconds and what the GUI thread ran
+during the longest gap (sampled every 10 ms), and the canvas size.
 
 The window has the same size in every run (``WINDOW``), and napari reads and writes its
 settings in a fresh folder: napari restores the window's last size and dock layout, and
@@ -28,7 +30,7 @@ import numpy as np
 TAIL_S = 0.5  # keep ticking after the job: its last redraws and notifications count
 PLUMBING = ("events/", "_proxies", "qt_main_window")  # napari's event dispatch
 OURS = ("napari_pixelrnn", "napari/", "vispy/", "pyqtgraph/", "superqt/", "magicgui/")
-WINDOW = (1700, 1416)  # px; the dock needs ~1400 of height; the canvas is then 694 x 1367
+WINDOW = (1700, 1416)  # px; the dock needs ~1400 of height; the canvas is then 694 x 1345
 
 
 class Sampler:
@@ -111,10 +113,15 @@ def main(image: str, steps: int, rows: int, samples: list[int]) -> dict:
             time.sleep(0.001)
 
     def measure(start, busy=lambda: False):
-        ticks = []
+        ticks, cpu = [], []  # when each tick fired; the CPU time used by then
+
+        def tick():
+            ticks.append(time.perf_counter())
+            cpu.append((time.thread_time(), time.process_time()))  # GUI thread, process
+
         timer = QTimer()
         timer.setInterval(10)
-        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        timer.timeout.connect(tick)
         timer.start()
         pump(0.3)  # ticking before the click: its cost counts too
         t0 = time.perf_counter()
@@ -127,7 +134,9 @@ def main(image: str, steps: int, rows: int, samples: list[int]) -> dict:
         timer.stop()
         gaps = [b - a for a, b in itertools.pairwise(ticks)]
         worst = max(range(len(gaps)), key=gaps.__getitem__)
+        (gui_a, all_a), (gui_b, all_b) = cpu[worst], cpu[worst + 1]
         return {"max_gap_ms": 1e3 * gaps[worst], "worst_at_s": ticks[worst] - t0,
+                "gap_cpu_ms": [1e3 * (gui_b - gui_a), 1e3 * (all_b - all_a)],
                 "p99_gap_ms": 1e3 * sorted(gaps)[int(0.99 * (len(gaps) - 1))],
                 "seconds": elapsed, "where": sampler.where(ticks[worst], ticks[worst + 1])}
 
