@@ -6,6 +6,7 @@ import numpy as np
 from qtpy.QtCore import QObject
 
 from napari_pixelrnn._napari.completion_layer import CompletionLayer
+from napari_pixelrnn._napari.loss_plot import LossPlot
 from napari_pixelrnn._napari.redraw import Redraw
 
 from .conftest import complete, train
@@ -57,3 +58,26 @@ def test_the_live_layer_fills_in_a_few_rows_a_frame_and_ends_whole(
     np.testing.assert_array_equal(viewer.screenshot(canvas_only=True, flash=False), shown)
     np.testing.assert_array_equal(out.thumbnail, thumbnail)
     assert not notes.errors
+
+
+def test_the_loss_plot_fits_its_points_until_the_user_moves_it(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.draw()  # nothing yet: nothing to fit
+    for step in range(1, 21):
+        plot.add(step, 3.0 - 0.1 * step, 2.5 if step == 10 else None)
+    plot.add(21, float("inf"))  # a diverged step is drawn but not fitted
+    plot.draw()
+    (left, right), (bottom, top) = plot.shown_range()
+    assert left < 1 and 21 < right < 23 and bottom < 1.0 and 2.9 < top < 3.2  # padded
+
+    plot._view.setRange(xRange=(5, 8), yRange=(1, 2), padding=0)
+    plot._view.sigRangeChangedManually.emit(plot._view.state["mouseEnabled"])  # a drag
+    plot.add(22, 0.5)
+    plot.draw()
+    np.testing.assert_allclose(plot.shown_range(), [[5, 8], [1, 2]])  # left as moved
+    plot.reset()  # a new run follows its points again
+    plot.add(1, 4.0)
+    plot.draw()
+    (left, right), (bottom, top) = plot.shown_range()
+    assert left < 1 < right and bottom < 4 < top
