@@ -18,7 +18,12 @@ def test_save_and_load_through_the_buttons(open_widget, qtbot, notes, tmp_path):
     widget.save_button.native.click()
     saved = tmp_path / "bricks.pixelrnn"  # the suffix is added when missing
     assert asked == [widget] and saved.is_file()
-    assert notes.infos[-1] == f"Model saved to {saved}."
+    trained = widget.train_status.value.split(" Model saved")[0]
+    assert trained.startswith("Trained 8 steps")  # what the status said stays
+    assert widget.train_status.value == f"{trained} Model saved to {saved}."
+    widget.save_model(tmp_path / "again.pixelrnn")  # the status names the last save only
+    assert widget.train_status.value == f"{trained} Model saved to {tmp_path / 'again.pixelrnn'}."
+    assert not notes.infos  # said in the dock: a notification repaints the canvas
 
     _, fresh = open_widget()  # a new viewer: no model yet
     fresh.viewer.add_image(viewer.layers["brick_stack"].data, name="bricks")
@@ -27,6 +32,7 @@ def test_save_and_load_through_the_buttons(open_widget, qtbot, notes, tmp_path):
     fresh.load_button.native.click()
     assert fresh.model is not None and fresh.model_info == {"checkpoint": str(saved)}
     assert fresh.train_status.value.startswith("Loaded bricks.pixelrnn.")
+    assert not notes.infos
     out = complete(qtbot, fresh)
     np.testing.assert_array_equal(out.data, first)  # same weights, same completion
     assert out.metadata["pixelrnn"]["checkpoint"] == str(saved)

@@ -1,10 +1,16 @@
-"""Saving and loading models from the dock: the file dialogs and the user's messages."""
+"""Saving and loading models from the dock: the file dialogs and the user's messages.
+
+A failure is a napari notification; a success is said in the dock's status line (the
+widget writes it). napari's notification fades in over the canvas, and each step of the
+fade repaints the canvas: 110-115 ms of GUI-thread CPU in the longest pause here with
+three image layers, 33-38 ms without it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QFileDialog, QWidget
 
 from ..core import PixelRNNError, load_model, save_model
@@ -36,7 +42,6 @@ def save(model, path) -> Path | None:
     except (PixelRNNError, OSError) as exc:
         show_error(f"Could not save the model to {path}: {exc}")
         return None
-    show_info(f"Model saved to {saved}.")
     return saved
 
 
@@ -50,5 +55,4 @@ def load(path, layer):
     if layer is not None and (problem := fit_problem(model, layer)):
         show_error(f"Model {Path(path).name} was not loaded. {problem}")
         return None
-    show_info(f"Loaded model {Path(path).name}.")
     return model

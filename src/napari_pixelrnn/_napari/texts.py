@@ -6,6 +6,7 @@ from .jobs import Completed
 from .loss_plot import LOSS_UNITS
 
 SHOWN_SAMPLE_SCORES = 8  # per-sample bits/dim listed in the dock (all are in the metadata)
+SAVED = "Model saved to "
 
 
 def quoted(names: list[str]) -> str:
@@ -55,6 +56,12 @@ def describe_completion(result: Completed, train_on: str | None) -> str:
         text += (f"\nSample{'s, most probable first' if len(bits) > 1 else ''}: "
                  f"{shown}{more} bits/dim (NLL of the drawn values under the model).")
     return text
+
+
+def with_saved(status: str, path) -> str:
+    """The status line, ending with where the model was saved (the last save only)."""
+    before = status.split(SAVED)[0].rstrip()
+    return f"{before} {SAVED}{path}." if before else f"{SAVED}{path}."
 
 
 def step_text(update, validation: str) -> str:

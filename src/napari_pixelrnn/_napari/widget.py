@@ -218,7 +218,10 @@ class PixelRNNWidget(QWidget):
             show_info("Training is running: stop it or wait for it before saving.")
             return None
         path = path or self.ask_save_path(self)
-        return model_files.save(self.model, path) if path else None
+        saved = model_files.save(self.model, path) if path else None
+        if saved is not None:  # said here, not in a notification (see model_files)
+            self.train_status.value = texts.with_saved(self.train_status.value, saved)
+        return saved
 
     def load_model(self, path: str | Path | None = None) -> bool:
         """Load a model (asks for a file unless ``path`` is given); refuse one that does
