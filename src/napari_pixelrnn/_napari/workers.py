@@ -38,32 +38,39 @@ WORKER_NICENESS = 10
 
 def start_job(function, *args, connect: dict) -> Job:
     """A (not yet started) worker running ``function(*args, stop)``: the generator gets
-    a function that says whether to stop. It runs below the GUI thread's priority."""
+    a function that says whether to stop. It runs below the calling (GUI) thread's
+    priority: at its nice value plus ``WORKER_NICENESS``, read here."""
     stop = threading.Event()
-    worker = create_worker(in_background, function, *args, stop.is_set,
+    niceness = None
+    if sys.platform.startswith("linux"):  # a thread id names one thread there
+        with contextlib.suppress(OSError):
+            niceness = _nice(threading.get_native_id()) + WORKER_NICENESS
+    worker = create_worker(in_background, niceness, function, *args, stop.is_set,
                            _start_thread=False, _connect=connect)
     return Job(worker, stop)
 
 
-def in_background(function, *args):
-    """``function(*args)``'s generator, run with the calling thread's nice value raised
-    by ``WORKER_NICENESS`` (that thread only, on Linux, where a thread id names one
-    thread; elsewhere unchanged). The nice value is put back when the generator ends;
-    without the privilege to lower it again (unprivileged users), the pool thread keeps
-    it until Qt retires it (30 s idle), so a later worker on it runs below the GUI
-    thread too."""
-    thread = threading.get_native_id() if sys.platform.startswith("linux") else None
-    before = None
-    if thread is not None:
+def in_background(niceness: int | None, function, *args):
+    """``function(*args)``'s generator, run with the calling thread's nice value set to
+    ``niceness`` (that thread only; ``None``: unchanged) and put back when the generator
+    ends. An absolute value, not a raise: without the privilege to lower it again
+    (unprivileged users) a pool thread keeps the value until Qt retires it (30 s idle),
+    and a later job on it is not pushed further down."""
+    thread, before = threading.get_native_id(), None
+    if niceness is not None:
         with contextlib.suppress(OSError):
-            before = os.getpriority(os.PRIO_PROCESS, thread)
-            os.setpriority(os.PRIO_PROCESS, thread, before + WORKER_NICENESS)
+            before = _nice(thread)
+            os.setpriority(os.PRIO_PROCESS, thread, niceness)
     try:
         return (yield from function(*args))
     finally:
         if before is not None:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, thread, before)
+
+
+def _nice(thread: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, thread)
 
 
 class Running:
