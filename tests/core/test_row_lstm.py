@@ -193,6 +193,47 @@ def test_validation_rows_are_never_trained_on():
         assert torch.equal(x, y), name
 
 
+@pytest.mark.parametrize("flip", [False, True])
+def test_turned_crops_are_the_kept_rows_turned_by_quarter_turns(flip):
+    """With ``rotate``, a square crop is one of the kept rows' crops turned by 0, 90, 180
+    or 270 degrees (and mirrored, with ``flip``: all 8 symmetries), each about equally
+    often; without it, never turned. Non-square crops turn by 180 degrees only."""
+    from napari_pixelrnn.core.data import DataSpec
+    from napari_pixelrnn.core.row_lstm.crops import CropSet
+
+    image = np.arange(12 * 5, dtype=np.uint8).reshape(12, 5) * 4  # every value differs
+    spec = DataSpec("uint8", 5, 1, False, 0.0, 255.0, None)
+
+    def turns(crops, crop_size, rotate):
+        sets = CropSet([crops], spec, crop=crop_size, validation=0, flip=flip,
+                       rotate=rotate, device=torch.device("cpu"))
+        found = []
+        for crop in sets.batch(400, np.random.default_rng(0)):
+            crop = crop.reshape(sets.crop_height, sets.crop_width)
+            # which symmetry of a crop of the image it is: undo each candidate, look it up
+            for k in range(4):
+                for mirrored in (False, True):
+                    undone = crop.rot90(-k)
+                    undone = undone.flip(1) if mirrored else undone
+                    if _is_a_crop_of(undone, sets.slices[0][..., 0]):
+                        found.append((k, mirrored))
+        return found
+
+    turned = turns(image, 4, True)
+    assert len(turned) == 400  # every crop is exactly one symmetry of a kept crop
+    counts = {t: turned.count(t) for t in set(turned)}
+    assert len(counts) == (8 if flip else 4) and min(counts.values()) > 400 / len(counts) / 2
+    assert {k for k, _ in turns(image, 4, False)} == {0}
+    wide = turns(image[:3], 5, True)  # 3 x 5 crops of a 3-row image: 180 degrees or none
+    assert {k for k, _ in wide} == {0, 2}
+
+
+def _is_a_crop_of(crop, image):
+    h, w = crop.shape  # taller or wider than the image: no
+    return any(torch.equal(crop, image[t:t + h, l:l + w])
+               for t in range(image.shape[0] - h + 1) for l in range(image.shape[1] - w + 1))
+
+
 def test_dense_settings_are_refused_with_the_reason():
     with pytest.raises(PixelRNNError, match="mode='many-to-one'.*dense architecture"):
         train(np.zeros((16, 16), np.uint8), steps=1, mode="many-to-one")

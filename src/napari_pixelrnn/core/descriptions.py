@@ -49,6 +49,9 @@ DESCRIPTIONS = {
     "crop": "each training sequence is a random crop x crop patch of the kept rows",
     "flip": "also train on mirrored crops; turn it off for images that are not "
             "mirror-symmetric (text, oriented structures)",
+    "rotate": "also train on crops turned by 90, 180 and 270 degrees: for textures with no "
+              "up and no preferred direction (grass, gravel, most photographs' "
+              "backgrounds), not for rows of bricks or text",
     "validation": "share of each image's kept rows (its last ones) held out to validate on: "
                   "training keeps the best weights and stops early when they stop "
                   "improving; 0 = no validation",

@@ -3,7 +3,7 @@ validate on.
 
 A model trained on whole images of one half-image sees one sequence per slice and learns
 it by heart; crops give it many shorter, shifted sequences (rows *and* columns: the Row
-LSTM works at any width), optionally mirrored. The last rows of every kept image are held
+LSTM works at any width), optionally mirrored and turned. The last rows of every kept image are held
 out: the model never trains on them, and their likelihood, given the rows above, says
 when training stops helping the rows below.
 """
@@ -24,7 +24,9 @@ MIN_VALIDATION_ROWS = 2
 
 class CropSet:
     """Slices ``(H, W, C)`` in [0, 1], split into training rows (top) and validation rows
-    (bottom), with the crop size and flip setting.
+    (bottom), with the crop size and what crops may be: mirrored (``flip``, left to
+    right) and turned by a multiple of 90 degrees (``rotate``; 180 only where the crop is
+    not square). With both, every one of the square's 8 symmetries is equally likely.
 
     ``validation``: the share of each slice's rows held out (at least
     ``MIN_VALIDATION_ROWS`` where it applies; slices too short to give rows for both keep
@@ -32,9 +34,10 @@ class CropSet:
     """
 
     def __init__(self, images: list[np.ndarray], spec: DataSpec, *, crop: int,
-                 validation: float, flip: bool, device: torch.device):
+                 validation: float, flip: bool, rotate: bool = False,
+                 device: torch.device):
         self.channels = spec.channels
-        self.flip = flip
+        self.flip, self.rotate = flip, rotate
         self.slices: list[torch.Tensor] = []  # (H, W, C) each
         for image in images:
             rows = torch.from_numpy(to_rows(image, spec, any_width=True))
@@ -69,6 +72,8 @@ class CropSet:
             crop = image[top:top + ch, left:left + cw]
             if self.flip and pick.random() < 0.5:
                 crop = crop.flip(1)
+            if self.rotate:  # a quarter turn swaps height and width: square crops only
+                crop = crop.rot90(int(pick.integers(4)) if ch == cw else 2 * int(pick.integers(2)))
             crops.append(crop.reshape(ch, cw * self.channels))
         return torch.stack(crops)
 

@@ -42,7 +42,7 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     model = build(config, spec)
     device = resolve_device(config.device)
     crops = CropSet(images, spec, crop=config.crop, validation=config.validation,
-                    flip=config.flip, device=device)
+                    flip=config.flip, rotate=config.rotate, device=device)
     _check_memory(crops, model, config)
     model.to(device)
     pick = np.random.default_rng(config.seed)
