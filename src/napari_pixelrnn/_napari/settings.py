@@ -99,8 +99,8 @@ class ModelSettings:
                                   choices=[("one row", "row"), ("one pixel", "pixel")])
         self.advanced = Container(widgets=[
             self.kernel, self.prior, self.flip, self.rotate, self.num_layers, self.dropout,
-            self.batch_norm, self.within_row, self.granularity, self.lr, self.weight_decay, self.batch_size,
-            self.seed, self.device])
+            self.batch_norm, self.within_row, self.granularity, self.lr, self.weight_decay,
+            self.batch_size, self.seed, self.device])
         self._architecture = DEFAULTS.architecture  # the one whose defaults the form shows
 
         self.architecture.changed.connect(self._on_architecture)

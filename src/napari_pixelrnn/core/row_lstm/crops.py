@@ -3,9 +3,9 @@ validate on.
 
 A model trained on whole images of one half-image sees one sequence per slice and learns
 it by heart; crops give it many shorter, shifted sequences (rows *and* columns: the Row
-LSTM works at any width), optionally mirrored and turned. The last rows of every kept image are held
-out: the model never trains on them, and their likelihood, given the rows above, says
-when training stops helping the rows below.
+LSTM works at any width), optionally mirrored and turned. The last rows of every kept
+image are held out: the model never trains on them, and their likelihood, given the rows
+above, says when training stops helping the rows below.
 """
 
 from __future__ import annotations
