@@ -238,13 +238,17 @@ def test_evaluate_prints_teacher_forced_and_free_running_side_by_side(tmp_path, 
 SCORES = {"masked_rows": 8, "masked_values": 96, "alphabet": 2, "teacher_forced_bits_per_dim": 0.1,
               "teacher_forced_bits_per_dim_256": 0.2, "free_running_bits_per_dim": 0.9,
               "free_running_bits_per_dim_256": 1.0, "free_running_mse": 0.25,
-              "free_running_psnr_db": 6.02, "free_running_pixel_accuracy_pct": 75.0}
+              "free_running_psnr_db": 6.02, "free_running_pixel_accuracy_pct": 75.0,
+              "free_running_mse_vs_original": 0.125, "free_running_psnr_db_vs_original": 9.03}
 
 
 def test_a_drifting_model_gets_a_one_line_warning_on_stderr(capsys):
     running.print_scores(SCORES)
     out, err = capsys.readouterr()
     assert "0.1000" in out and "0.9000" in out and "pixel accuracy 75.00 %" in out
+    # which image each score is against: the binarized one the model learns, the original
+    assert ("against the binarized image: MSE 0.25000" in out
+            and "against the original: MSE 0.12500, PSNR 9.03 dB" in out)
     assert err.startswith("warning: Free-running loss 0.900 bits/dim is far above")
     assert err.count("\n") == 1
     running.print_scores({**SCORES, "free_running_bits_per_dim": 0.25})  # 2 x 0.1 + 0.1 > 0.25

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from napari_pixelrnn.core import GenModel, drift_warning, evaluate, train
@@ -83,3 +84,21 @@ def test_scores_computed_in_chunks_equal_scores_computed_at_once(stripes, monkey
         chunked = evaluation.teacher_forced_nll(model, rows, 10)
     assert whole.shape == chunked.shape == (1, 54, 64)
     torch.testing.assert_close(chunked, whole)
+
+
+def test_a_binarized_completion_is_scored_against_the_original_too(stripes):
+    """A perfect binarized completion scores 100 % and infinite PSNR against the
+    binarized image; against the original intensities it cannot, and says so."""
+    rng = np.random.default_rng(0)
+    noisy = np.where(stripes > 0, 255 - rng.integers(0, 80, stripes.shape),
+                     rng.integers(0, 80, stripes.shape)).astype(np.uint8)
+    model = train(noisy, **tiny(binarize=True), architecture="dense")
+    perfect = np.where(noisy > 127, noisy.max(), noisy.min()).astype(np.uint8)
+    scores = evaluate(model, noisy, 32, completed=perfect)
+    assert scores["free_running_pixel_accuracy_pct"] == 100
+    assert scores["free_running_psnr_db"] == math.inf
+    low, high = float(noisy.min()), float(noisy.max())
+    mse = (((perfect[32:] - low) / (high - low) - (noisy[32:] - low) / (high - low)) ** 2).mean()
+    assert scores["free_running_mse_vs_original"] == pytest.approx(mse)
+    assert scores["free_running_psnr_db_vs_original"] == pytest.approx(-10 * np.log10(mse))
+    assert 10 < scores["free_running_psnr_db_vs_original"] < 30  # finite: the noise is lost

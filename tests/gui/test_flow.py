@@ -149,6 +149,10 @@ def test_binary_rgb_whole_image_training(open_widget, qtbot, notes):
     assert set(np.unique(out.data[16:])) <= {crop.data.min(), crop.data.max()}
     info = out.metadata["pixelrnn"]
     assert "free_running_pixel_accuracy_pct" in info["sampling_loss"]
+    # scored against the binarized image and against the original, each named
+    original_psnr = info["sampling_loss"]["free_running_psnr_db_vs_original"]
+    assert f"against the original, PSNR {original_psnr:.2f} dB" in widget.result.value
+    assert "against the binarized image" in widget.result.value
     assert info["train_on"] == "whole image"
     assert "saw these rows in training" in widget.result.value
     assert not notes.errors

@@ -45,7 +45,10 @@ def describe_completion(result: Completed, train_on: str | None) -> str:
             f"{m['free_running_bits_per_dim_256']:.4f} bits/dim. Completion: PSNR "
             f"{m['free_running_psnr_db']:.2f} dB (MSE {m['free_running_mse']:.4g})")
     if "free_running_pixel_accuracy_pct" in m:
-        text += f", pixel accuracy {m['free_running_pixel_accuracy_pct']:.1f} %"
+        text += (f", pixel accuracy {m['free_running_pixel_accuracy_pct']:.1f} % against "
+                 f"the binarized image; against the original, PSNR "
+                 f"{m['free_running_psnr_db_vs_original']:.2f} dB "
+                 f"(MSE {m['free_running_mse_vs_original']:.4g})")
     if train_on == "whole image":
         text += ". The model saw these rows in training"
     text += "."

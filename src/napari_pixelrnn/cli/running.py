@@ -161,10 +161,14 @@ def print_scores(scores: dict) -> None:
     print(row("bits/dim (256 8-bit intensities)", "bits_per_dim_256"))
     print("  teacher-forced: each masked row given the true rows above; free-running: given")
     print("  the model's own completion above; 8-bit: comparable across --values")
-    line = (f"free-running completion: MSE {scores['free_running_mse']:.5f} "
-            f"(intensities in [0, 1]), PSNR {scores['free_running_psnr_db']:.2f} dB")
-    if "free_running_pixel_accuracy_pct" in scores:
-        line += f", pixel accuracy {scores['free_running_pixel_accuracy_pct']:.2f} %"
+    binary = "free_running_pixel_accuracy_pct" in scores
+    line = (f"free-running completion{' against the binarized image' if binary else ''}: "
+            f"MSE {scores['free_running_mse']:.5f} (intensities in [0, 1]), "
+            f"PSNR {scores['free_running_psnr_db']:.2f} dB")
+    if binary:
+        line += (f", pixel accuracy {scores['free_running_pixel_accuracy_pct']:.2f} %; "
+                 f"against the original: MSE {scores['free_running_mse_vs_original']:.5f}, "
+                 f"PSNR {scores['free_running_psnr_db_vs_original']:.2f} dB")
     print(line)
     sys.stdout.flush()
     warning = drift_warning(scores)

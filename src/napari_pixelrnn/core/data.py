@@ -219,14 +219,16 @@ def _normalize(image: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((image.astype(np.float64) - low) / (high - low), 0.0, 1.0)
 
 
-def to_rows(image: np.ndarray, spec: DataSpec, any_width: bool = False) -> np.ndarray:
+def to_rows(image: np.ndarray, spec: DataSpec, any_width: bool = False, *,
+            binarize: bool = True) -> np.ndarray:
     """``(*stack, H, W[, C])`` image -> ``(N, H, W*C)`` float32 rows in [0, 1].
 
     ``any_width``: for a model that reads rows of any width (the Row LSTM); the channels
-    must still match."""
+    must still match. ``binarize=False``: a binary model's rows before its threshold,
+    the original intensities (to score a completion against the original image)."""
     shape = check_fit(image, spec, any_width)
     values = _normalize(image, spec.low, spec.high)
-    if spec.binary:
+    if spec.binary and binarize:
         values = values > spec.threshold
     return values.reshape(-1, shape.height, shape.width * shape.channels).astype(np.float32)
 

@@ -83,10 +83,14 @@ def evaluate(model: GenModel, image, keep_rows: int, *,
           normalized image, each level's probability spread evenly over the intensities
           in it: comparable across value models.
 
-        And the completion itself: ``free_running_mse`` (on intensities normalized to
-        [0, 1]), ``free_running_psnr_db`` (peak 1) and, for binary models,
-        ``free_running_pixel_accuracy_pct``. ``masked_rows`` and ``masked_values`` say how
-        much was scored.
+        And the completion itself, against the image the model learns (binarized, for a
+        binary model): ``free_running_mse`` (on intensities normalized to [0, 1]),
+        ``free_running_psnr_db`` (peak 1) and, for binary models,
+        ``free_running_pixel_accuracy_pct``; for binary models also against the original
+        intensities, which the two values a binarized completion comes back in cannot
+        match exactly: ``free_running_mse_vs_original``,
+        ``free_running_psnr_db_vs_original``. ``masked_rows`` and ``masked_values`` say
+        how much was scored.
     """
     check_model(model)
     spec = model.data
@@ -117,7 +121,7 @@ def evaluate(model: GenModel, image, keep_rows: int, *,
     mse = float((errors ** 2).mean())
     result.update({
         "free_running_mse": mse,
-        "free_running_psnr_db": float("inf") if mse == 0 else 10 * math.log10(1 / mse),
+        "free_running_psnr_db": _psnr_db(mse),
         "alphabet": {"binary": 2, "continuous": 256, "mixture": 256}.get(model.config.values,
                                                          model.config.levels),
         "masked_rows": int(truth.shape[1] - keep),
@@ -125,7 +129,18 @@ def evaluate(model: GenModel, image, keep_rows: int, *,
     })
     if spec.binary:
         result["free_running_pixel_accuracy_pct"] = 100 * float((errors == 0).double().mean())
+        # a binarized completion against the original: what the user sees beside it
+        original, ours = (to_rows(a, spec, any_width=any_width(model), binarize=False)
+                          for a in (image, completed))
+        mse = float(((ours[:, keep:] - original[:, keep:]).astype(np.float64) ** 2).mean())
+        result["free_running_mse_vs_original"] = mse
+        result["free_running_psnr_db_vs_original"] = _psnr_db(mse)
     return result
+
+
+def _psnr_db(mse: float) -> float:
+    """PSNR of intensities in [0, 1] (peak 1) from their mean squared error."""
+    return float("inf") if mse == 0 else 10 * math.log10(1 / mse)
 
 
 def drift_warning(scores: dict[str, float]) -> str | None:
