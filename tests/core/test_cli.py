@@ -254,6 +254,12 @@ def test_a_drifting_model_gets_a_one_line_warning_on_stderr(capsys):
     running.print_scores({**SCORES, "free_running_bits_per_dim": 0.25})  # 2 x 0.1 + 0.1 > 0.25
     out, err = capsys.readouterr()
     assert "0.2500" in out and err == ""
+    # a binary model's free-running loss above 1 bit/dim: worse than a uniform guess too
+    running.print_scores({**SCORES, "free_running_bits_per_dim": 1.5})
+    _, err = capsys.readouterr()
+    assert err.count("\n") == 2 and err.splitlines()[1].startswith(
+        "warning: The free-running 1.50 bits/dim is worse than a uniform guess over the "
+        "model's 2 values (1 bits/dim)")
 
 
 def write_inputs(folder):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pixelrnn.core import GenModel, drift_warning, evaluate, train
+from napari_pixelrnn.core import GenModel, drift_warning, evaluate, train, uniform_warning
 from napari_pixelrnn.core.data import make_spec, to_rows
 
 from .conftest import tiny
@@ -102,3 +102,27 @@ def test_a_binarized_completion_is_scored_against_the_original_too(stripes):
     assert scores["free_running_mse_vs_original"] == pytest.approx(mse)
     assert scores["free_running_psnr_db_vs_original"] == pytest.approx(-10 * np.log10(mse))
     assert 10 < scores["free_running_psnr_db_vs_original"] < 30  # finite: the noise is lost
+
+
+@pytest.mark.parametrize("alphabet,bits,worse", [(256, 7.9, False), (256, 8.3, True),
+                                                 (2, 0.9, False), (2, 1.2, True)])
+def test_a_loss_worse_than_a_uniform_guess_is_said_to_be(alphabet, bits, worse):
+    scores = {"alphabet": alphabet, "teacher_forced_bits_per_dim": 0.5,
+              "free_running_bits_per_dim": bits}
+    warning = uniform_warning(scores)
+    assert (warning is not None) == worse
+    if worse:
+        assert f"free-running {bits:.2f} bits/dim is worse than a uniform guess" in warning
+        assert "teacher-forced" not in warning  # 0.5 is better than uniform
+
+
+def test_a_dense_model_trained_above_the_cut_is_worse_than_uniform_on_a_photo():
+    """The lab note's model, honestly trained on the camera's top half, is confidently
+    wrong below it (its held-out bits/dim is far above 8): the scores say so."""
+    from napari_pixelrnn.core import load_sample
+
+    camera = load_sample("camera")[:48, :48]
+    model = train(camera, keep_rows=24, architecture="dense", steps=60, seed=0)
+    scores = evaluate(model, camera, 24)
+    assert scores["teacher_forced_bits_per_dim"] > 8
+    assert "worse than a uniform guess over the model's 256 values" in uniform_warning(scores)

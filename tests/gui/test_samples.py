@@ -7,6 +7,7 @@ import pytest
 from napari.utils.notifications import NotificationSeverity
 
 from napari_pixelrnn._napari import jobs
+from napari_pixelrnn._napari.texts import describe_completion
 from napari_pixelrnn.core import complete as core_complete
 from napari_pixelrnn.core import drift_warning, uncertainty
 
@@ -110,3 +111,17 @@ def test_drift_warning_is_shown(open_widget, qtbot, notes, monkeypatch):
     complete(qtbot, widget)
     assert widget.drift.value == "" and not widget.drift.native.isVisibleTo(widget)
     assert len(notes.of(NotificationSeverity.WARNING)) == 1
+
+
+def test_the_dock_says_when_a_loss_is_worse_than_a_uniform_guess():
+    scores = {"masked_rows": 4, "masked_values": 64, "alphabet": 256,
+              "teacher_forced_bits_per_dim": 28.0, "free_running_bits_per_dim": 31.0,
+              "teacher_forced_bits_per_dim_256": 28.0, "free_running_bits_per_dim_256": 31.0,
+              "free_running_psnr_db": 12.0, "free_running_mse": 0.06}
+    text = describe_completion(jobs.Completed(scores, None, None, None, None),
+                               "rows above the cut")
+    assert ("The teacher-forced 28.00 and free-running 31.00 bits/dim are worse than a "
+            "uniform guess over the model's 256 values (8 bits/dim)") in text
+    better = {**scores, "teacher_forced_bits_per_dim": 4.0, "free_running_bits_per_dim": 5.0}
+    assert "uniform" not in describe_completion(
+        jobs.Completed(better, None, None, None, None), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core import uniform_warning
 from .jobs import Completed
 from .loss_plot import LOSS_UNITS
 
@@ -52,6 +53,9 @@ def describe_completion(result: Completed, train_on: str | None) -> str:
     if train_on == "whole image":
         text += ". The model saw these rows in training"
     text += "."
+    worse = uniform_warning(m)
+    if worse:
+        text += f" {worse}"
     if result.ranked is not None:
         bits = [float(b) for b in result.ranked.bits_per_dim]
         shown = ", ".join(f"{b:.4f}" for b in bits[:SHOWN_SAMPLE_SCORES])

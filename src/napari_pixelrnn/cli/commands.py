@@ -11,6 +11,7 @@ from .running import (
     complete,
     interrupt_model_path,
     print_scores,
+    print_warnings,
     save,
     save_interrupted,
     train,
@@ -203,12 +204,8 @@ def cmd_evaluate(args) -> int:
         return 0  # torchrun: nothing to train; the first process evaluates and prints
     scores = evaluate(load_model(args.model), read_image(args.image), args.keep_rows)
     if args.json:
-        from ..core import drift_warning
-
         print(json.dumps(scores, indent=2))
-        warning = drift_warning(scores)
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
+        print_warnings(scores)
     else:
         print_scores(scores)
     return 0

@@ -147,9 +147,7 @@ def complete(model, image, keep_rows: int, args, samples: int | None = None):
 
 def print_scores(scores: dict) -> None:
     """The sampling loss, teacher-forced and free-running side by side, units stated;
-    the drift warning, if any, on stderr."""
-    from ..core import drift_warning
-
+    its warnings, if any, on stderr."""
     def row(label, key):
         return (f"  {label:<40}{scores[f'teacher_forced_{key}']:>15.4f}"
                 f"{scores[f'free_running_{key}']:>15.4f}")
@@ -171,6 +169,13 @@ def print_scores(scores: dict) -> None:
                  f"PSNR {scores['free_running_psnr_db_vs_original']:.2f} dB")
     print(line)
     sys.stdout.flush()
-    warning = drift_warning(scores)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+    print_warnings(scores)
+
+
+def print_warnings(scores: dict) -> None:
+    """What the scores warn of, a line each on stderr: drift, worse than a uniform guess."""
+    from ..core import drift_warning, uniform_warning
+
+    for warning in (drift_warning(scores), uniform_warning(scores)):
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)

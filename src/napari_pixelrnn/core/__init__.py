@@ -8,7 +8,7 @@ from .config import CompletionConfig, owner, resolve_values
 from .data import DataSpec, Geometry, geometry
 from .dense.model import GenModel, ModelConfig
 from .errors import CheckpointError, ImageMismatchError, PixelRNNError
-from .evaluation import drift_warning, evaluate
+from .evaluation import drift_warning, evaluate, uniform_warning
 from .generators import run_to_end, until
 from .row_lstm import RowLSTM, RowLSTMConfig
 from .sampler import Completions, GeneratedRow, check_completion, complete, complete_rows
@@ -49,5 +49,6 @@ __all__ = [
     "train",
     "train_steps",
     "uncertainty",
+    "uniform_warning",
     "until",
 ]

@@ -157,3 +157,21 @@ def drift_warning(scores: dict[str, float]) -> str | None:
             "completion less than the teacher-forced loss suggests. (For a noisy texture "
             "the gap is expected: its most probable completion is flat, so judge the draws "
             "and their posterior mean instead.)")
+
+
+def uniform_warning(scores: dict[str, float]) -> str | None:
+    """A warning when a loss is worse than a uniform guess over the model's own values
+    (log2 of them: 8 bits/dim for 256 intensities, 1 for binary values): the model is
+    confidently wrong about these rows, and storing them as they are would cost less.
+    None when both losses are below it."""
+    uniform = math.log2(scores["alphabet"])
+    worse = [f"{name} {scores[f'{key}_bits_per_dim']:.2f}"
+             for name, key in (("teacher-forced", "teacher_forced"),
+                               ("free-running", "free_running"))
+             if scores[f"{key}_bits_per_dim"] > uniform]
+    if not worse:
+        return None
+    return (f"The {' and '.join(worse)} bits/dim {'are' if len(worse) > 1 else 'is'} worse "
+            f"than a uniform guess over the model's {scores['alphabet']} values "
+            f"({uniform:g} bits/dim): the model is confidently wrong about these rows; "
+            "it has not learned what they look like.")
