@@ -259,7 +259,7 @@ def test_a_drifting_model_gets_a_one_line_warning_on_stderr(capsys):
     _, err = capsys.readouterr()
     assert err.count("\n") == 2 and err.splitlines()[1].startswith(
         "warning: The free-running 1.50 bits/dim is worse than a uniform guess over the "
-        "model's 2 values (1 bits/dim)")
+        "model's 2 values (1 bit/dim)")
 
 
 def write_inputs(folder):

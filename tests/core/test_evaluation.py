@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pixelrnn.core import GenModel, drift_warning, evaluate, train, uniform_warning
+from napari_pixelrnn.core import (
+    GenModel,
+    drift_warning,
+    evaluate,
+    load_sample,
+    train,
+    uniform_warning,
+)
 from napari_pixelrnn.core.data import make_spec, to_rows
 
 from .conftest import tiny
@@ -119,8 +126,6 @@ def test_a_loss_worse_than_a_uniform_guess_is_said_to_be(alphabet, bits, worse):
 def test_a_dense_model_trained_above_the_cut_is_worse_than_uniform_on_a_photo():
     """The lab note's model, honestly trained on the camera's top half, is confidently
     wrong below it (its held-out bits/dim is far above 8): the scores say so."""
-    from napari_pixelrnn.core import load_sample
-
     camera = load_sample("camera")[:48, :48]
     model = train(camera, keep_rows=24, architecture="dense", steps=60, seed=0)
     scores = evaluate(model, camera, 24)

@@ -77,10 +77,9 @@ def test_the_posterior_mean_beats_telea_and_biharmonic_and_is_level_with_navier_
     for at least as close, and the medians measured on CI's machine are 21.5 (training
     seed 0, the default, its 4 sets 21.41, 21.82, 21.52, 21.41), 21.9 (seed 1) and 23.2
     (seed 2); 22.05 for seed 0 on another machine, whose float rounding trained another
-    model. The draws break up in the
-    last rows (vertical streaks, dark blocks), which costs the mean. So this asserts
-    level within 1 dB, and fails on a model that falls clearly behind (the dense model's
-    mean: 17.2 dB)."""
+    model. The draws break up in the last rows (vertical streaks, dark blocks), which
+    costs the mean. So this asserts level within 1 dB, and fails on a model that falls
+    clearly behind (the dense model's mean: 17.2 dB)."""
     truth, model = bricks_and_model
     mask = np.zeros(truth.shape, np.uint8)
     mask[KEEP:] = 1

@@ -173,5 +173,5 @@ def uniform_warning(scores: dict[str, float]) -> str | None:
         return None
     return (f"The {' and '.join(worse)} bits/dim {'are' if len(worse) > 1 else 'is'} worse "
             f"than a uniform guess over the model's {scores['alphabet']} values "
-            f"({uniform:g} bits/dim): the model is confidently wrong about these rows; "
+            f"({uniform:g} bit{'' if uniform == 1 else 's'}/dim): the model is confidently wrong about these rows; "
             "it has not learned what they look like.")
