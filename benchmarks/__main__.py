@@ -18,6 +18,8 @@ def sections():
 
     return [
         ("Generalization: dense against the Row LSTM", generalization.generalization),
+        ("Opt-in settings for photographs: turned crops and dropout",
+         generalization.opt_in_settings),
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: time to quality", speed.training),

@@ -21,7 +21,8 @@ def test_quick_benchmarks_write_every_table(tmp_path):
                             check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
-    for title in ("Generalization: dense against the Row LSTM", "Row LSTM sampler",
+    for title in ("Generalization: dense against the Row LSTM",
+                  "Opt-in settings for photographs: turned crops and dropout", "Row LSTM sampler",
                   "A busy neighbour",
                   "Sampler against its limits", "Training: time to quality",
                   "GUI responsiveness", "Peak memory", "Completion quality against peers",
