@@ -704,7 +704,9 @@ def test_a_read_only_folder_is_refused_before_training(tmp_path, monkeypatch, ca
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root writes into read-only folders")
+                    reason="as root every folder is writable; "
+                           "test_a_read_only_folder_is_refused_before_training simulates "
+                           "the refusal")
 def test_a_really_read_only_folder(tmp_path, monkeypatch, capsys):
     imwrite(tmp_path / "in.png", np.zeros((8, 8), np.uint8))
     (tmp_path / "ro").mkdir(mode=0o555)
@@ -793,7 +795,8 @@ def test_ctrl_c_before_the_first_step_saves_nothing(tmp_path, monkeypatch, capsy
     assert not (tmp_path / "m.pixelrnn").exists()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+@pytest.mark.skipif(sys.platform == "win32",
+                    reason="Windows has no SIGINT to send to another process")
 def test_sigint_to_a_training_process(tmp_path):
     """The real thing: Ctrl-C (SIGINT) to the command, once training is under way."""
     import signal

@@ -171,7 +171,8 @@ def uniform_warning(scores: dict[str, float]) -> str | None:
              if scores[f"{key}_bits_per_dim"] > uniform]
     if not worse:
         return None
-    return (f"The {' and '.join(worse)} bits/dim {'are' if len(worse) > 1 else 'is'} worse "
-            f"than a uniform guess over the model's {scores['alphabet']} values "
-            f"({uniform:g} bit{'' if uniform == 1 else 's'}/dim): the model is confidently wrong about these rows; "
-            "it has not learned what they look like.")
+    verb = "are" if len(worse) > 1 else "is"
+    unit = "bit/dim" if uniform == 1 else "bits/dim"
+    return (f"The {' and '.join(worse)} bits/dim {verb} worse than a uniform guess over "
+            f"the model's {scores['alphabet']} values ({uniform:g} {unit}): the model is "
+            "confidently wrong about these rows; it has not learned what they look like.")
