@@ -52,8 +52,8 @@ DESCRIPTIONS = {
     "rotate": "also train on crops turned by 90, 180 and 270 degrees: for textures with no "
               "up and no preferred direction (grass, gravel, most photographs' "
               "backgrounds), not for rows of bricks or text; with dropout 0.3 it coded "
-              "the unseen rows of the bundled photographs and textures better than the "
-              "defaults (docs/benchmarks.md)",
+              "the unseen rows of the bundled photographs and textures in fewer bits than "
+              "the defaults, though its draws were no better (docs/benchmarks.md)",
     "validation": "share of each image's kept rows (its last ones) held out to validate on: "
                   "training keeps the best weights and stops early when they stop "
                   "improving; 0 = no validation",
