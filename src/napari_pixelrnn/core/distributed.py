@@ -9,6 +9,9 @@ steps as one process would (up to floating-point summation order).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import datetime
 import inspect
 import os
 from dataclasses import dataclass
@@ -39,7 +42,25 @@ def join(device: torch.device) -> Group | None:
         return None
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        # Destroy it before the interpreter shuts down, as torch asks: a gloo group left
+        # to the exit holds tensors in its worker threads, and freeing them during
+        # finalization can abort the process (SIGABRT, "terminate called without an
+        # active exception": once in a CI run of test_distributed.py)
+        atexit.register(_leave)
     return Group(dist.get_rank(), dist.get_world_size())
+
+
+def _leave() -> None:
+    """Leave together, then destroy the group. The barrier gives up after a minute (a
+    process that failed never comes; torchrun then ends the others anyway)."""
+    if not dist.is_initialized():
+        return
+    with contextlib.suppress(RuntimeError):
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
+        else:
+            dist.barrier()
+    dist.destroy_process_group()
 
 
 def local_device(device: torch.device) -> torch.device:
