@@ -24,8 +24,9 @@ FORMAT = "napari-pixelrnn"
 # (older files are dense models) and the mixture's components; 4 the Row LSTM's prior
 # (format-3 Row LSTMs centred their values on the value above); 5 the edge prior's colour
 # terms (zero in older files: each channel guessed on its own, as they were trained); 6
-# the dense family's marginal (continuous and mixture values; older files: neutral)
-FORMAT_VERSION = 6
+# the dense family's marginal (continuous and mixture values; older files: neutral); 7 the
+# Row LSTM's drift offset (zero in older files: drawn as trained, uncalibrated)
+FORMAT_VERSION = 7
 ADDED_IN_2 = {"levels": 256, "within_row": "independent", "granularity": "row"}
 ADDED_IN_3 = {"components": 5}
 ROW_LSTM_ADDED_IN_4 = {"prior": "above"}
@@ -159,6 +160,8 @@ def load_model(path) -> GenModel | RowLSTM:
         tensors.update({k: torch.zeros(()) for k in EDGE_PRIOR_ADDED_IN_5 if k not in tensors})
     if family is GenModel and version < 6 and (neutral := neutral_marginal(config)) is not None:
         tensors.setdefault("marginal", neutral)  # trained without it: one that adds nothing
+    if family is RowLSTM and version < 7:
+        tensors.setdefault("drift", torch.zeros(config.channels))
     # Check shapes before building the model, so a forged header cannot make us
     # allocate a huge network.
     model = family.from_config(config) if _shapes_match(family, config, tensors) else None

@@ -33,7 +33,8 @@ ARCHITECTURE_DEFAULTS = {
 ONLY_FOR = {
     "dense": ("cell", "mode", "context", "bidirectional", "batch_norm", "within_row",
               "granularity"),
-    "row-lstm": ("kernel", "prior", "crop", "flip", "rotate", "validation", "patience"),
+    "row-lstm": ("kernel", "prior", "crop", "flip", "rotate", "calibrate", "validation",
+                 "patience"),
 }
 
 # The choices of the settings that have a fixed list (the front ends offer these).
@@ -123,6 +124,11 @@ class TrainConfig:
     # no up and no preferred direction (off by default: on the bundled bricks, rows of
     # bricks, it cost 0.08 bits/dim; on camera, astronaut and grass it gained 0.09-0.11)
     rotate: bool = False
+    # row-lstm: after training, fit one offset per channel that drawing adds, so that the
+    # model's own continuations of its training rows keep their mean intensity (see
+    # row_lstm/calibration.py); off by default: it kept the draws of textures level (the
+    # bricks' brightened by 15 levels without it) but darkened the camera's
+    calibrate: bool = False
     # row-lstm: share of each image's kept rows (its last ones) held out to validate on,
     # for early stopping and the best weights; 0 = no validation
     validation: float = 0.1

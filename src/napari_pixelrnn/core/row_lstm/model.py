@@ -152,6 +152,10 @@ class RowLSTM(HasValueModel, nn.Module):
                                     config.kernel, padding=config.kernel // 2)
         self.row_net = CausalRowNet(self.value_model.params)
         self.edge_prior = EdgePrior(config.channels) if config.prior == "edge" else None
+        # per channel, added to every value's centre when drawing (not when scoring):
+        # fitted after training so that the model's own continuations keep the image's
+        # level (see .calibration); 0 = drawn as trained
+        self.register_buffer("drift", torch.zeros(config.channels))
         # start from the value model's neutral guess (the prior's, or mid-grey and
         # broad), not from large random parameters
         start_near_zero(self.row_net.out)
@@ -182,27 +186,38 @@ class RowLSTM(HasValueModel, nn.Module):
     def _centred(self) -> bool:
         return hasattr(self.value_model, "centred_on")
 
-    def _offset(self, above: torch.Tensor, row: torch.Tensor) -> torch.Tensor | None:
+    def _offset(self, above: torch.Tensor, row: torch.Tensor, drifted: bool = False
+                ) -> torch.Tensor | None:
         """Teacher forcing: what intensity value models add to each value's parameters,
         so that an untrained model already predicts a classical guess (see
         :mod:`.edge_prior`; or "like the value above, give or take") and the network
         learns the departures. (Measured: from a mid-grey centre, the locations took most
-        of training to find the intensities.)"""
+        of training to find the intensities.) ``drifted``: with the level correction
+        that drawing adds (:attr:`drift`); scores leave it out."""
         if not self._centred():
             return None
-        if self.edge_prior is None:
-            return self.value_model.centred_on(above)
-        return self.value_model.centred_on(*self.edge_prior(above, row))
+        location, log_scale = (above, None) if self.edge_prior is None else \
+            self.edge_prior(above, row)
+        if drifted:
+            location = location + self.drift.repeat(location.shape[-1] // self.config.channels)
+        return self.value_model.centred_on(location, log_scale)
 
     def _row_centre(self, above: torch.Tensor):
-        """What :meth:`_offset` centres value j on, for drawing a row left to right (in
-        numpy): ``centre(j, row)`` -> ``(location, log-scale or None)``."""
+        """What :meth:`_offset` centres value j on (``drifted``), for drawing a row left
+        to right (in numpy): ``centre(j, row)`` -> ``(location, log-scale or None)``."""
         if not self._centred():
             return None
+        drift, c = self.drift.tolist(), self.config.channels
         if self.edge_prior is None:
             columns = above.T.contiguous().cpu().numpy()  # value j's: columns[j], (M,)
-            return lambda j, row: (columns[j], None)
-        return self.edge_prior.for_row(above)
+            return lambda j, row: (columns[j] + drift[j % c], None)
+        guess = self.edge_prior.for_row(above)
+
+        def centre(j, row):
+            location, log_scale = guess(j, row)
+            return location + drift[j % c], log_scale
+
+        return centre
 
     def run(self, rows: torch.Tensor, state=None):
         """Features for the row after each of ``rows`` ``(N, T, W*C)``:
@@ -241,14 +256,16 @@ class RowLSTM(HasValueModel, nn.Module):
 
     def row_sampler(self, drawing):
         """For one completion: ``sample_row(features)``, the next rows generated left to
-        right from :meth:`step`'s features, and the parameters each value was drawn from
-        (the row network's weights are read once, here: see :mod:`..row_draw`)."""
+        right from :meth:`step`'s features, and the model's parameters of each value,
+        which score it (drawing adds the level correction :attr:`drift` to their centre;
+        the row network's weights are read once, here: see :mod:`..row_draw`)."""
         draw_row = RowDraw(self.row_net, drawing)
 
         def sample_row(features: torch.Tensor):
             above = features[..., -1]
             row, params = draw_row(features[..., :-1], self._row_centre(above))
-            # the centring, for the whole row at once: the same guesses as value by value
+            # the centring, for the whole row at once: the same guesses as value by value,
+            # without the level correction (the parameters score the row, as evaluate does)
             offset = self._offset(above, row)
             return row, params if offset is None else params + offset
 

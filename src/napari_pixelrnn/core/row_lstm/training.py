@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from ..distributed import launched
 from ..errors import PixelRNNError
 from ..memory import FLOAT, check_fits
 from ..row_net import FEATURES
+from .calibration import calibrate_drift
 from .crops import CropSet
 from .model import RowLSTM
 
@@ -69,6 +71,8 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     finally:
         best.restore(model)  # finished, stopped early or closed: the best weights
         model.eval()
+        if config.calibrate and sys.exc_info()[0] in (None, GeneratorExit):  # not on errors
+            calibrate_drift(model, crops, config.seed)
     return model
 
 
