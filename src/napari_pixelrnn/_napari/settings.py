@@ -67,6 +67,7 @@ class ModelSettings:
         self.crop = _field(SpinBox, "crop", "Crop", min=2, max=4096)
         self.flip = _field(CheckBox, "flip", "Mirrored crops")
         self.rotate = _field(CheckBox, "rotate", "Turned crops")
+        self.calibrate = _field(CheckBox, "calibrate", "Level calibration")
         self.validation = _field(FloatSpinBox, "validation", "Validation share", min=0.0,
                                  max=0.5, step=0.05)
         self.patience = _field(SpinBox, "patience", "Patience", min=0, max=100_000)
@@ -98,9 +99,9 @@ class ModelSettings:
         self.granularity = _field(ComboBox, "granularity", "Step",
                                   choices=[("one row", "row"), ("one pixel", "pixel")])
         self.advanced = Container(widgets=[
-            self.kernel, self.prior, self.flip, self.rotate, self.num_layers, self.dropout,
-            self.batch_norm, self.within_row, self.granularity, self.lr, self.weight_decay,
-            self.batch_size, self.seed, self.device])
+            self.kernel, self.prior, self.flip, self.rotate, self.calibrate, self.num_layers,
+            self.dropout, self.batch_norm, self.within_row, self.granularity, self.lr,
+            self.weight_decay, self.batch_size, self.seed, self.device])
         self._architecture = DEFAULTS.architecture  # the one whose defaults the form shows
 
         self.architecture.changed.connect(self._on_architecture)
@@ -182,7 +183,7 @@ FORM_FIELDS = ("architecture", "steps", "lr", "hidden_size", "num_layers", "drop
                "weight_decay", "values", "levels", "components", "seed", "device",
                "batch_size", "cell", "mode", "context", "bidirectional", "batch_norm",
                "within_row", "granularity", "kernel", "prior", "crop", "flip", "rotate",
-               "validation", "patience")
+               "calibrate", "validation", "patience")
 GUI_ONLY = ("threshold",)  # read into binarize
 
 

@@ -55,6 +55,7 @@ def _training_options() -> dict[str, dict]:
         "crop": {"type": int},
         "flip": {"action": argparse.BooleanOptionalAction, "default": None},
         "rotate": {"action": argparse.BooleanOptionalAction, "default": None},
+        "calibrate": {"action": argparse.BooleanOptionalAction, "default": None},
         "validation": {"type": float, "metavar": "SHARE"},
         "patience": {"type": int},
         "cell": {"metavar": listed("cell")},

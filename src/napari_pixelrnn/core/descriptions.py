@@ -54,6 +54,12 @@ DESCRIPTIONS = {
               "backgrounds), not for rows of bricks or text; with dropout 0.3 it coded "
               "the unseen rows of the bundled photographs and textures in fewer bits than "
               "the defaults, though its draws were no better (docs/benchmarks.md)",
+    "calibrate": "after training, fit one offset per colour channel (a fraction of an "
+                 "intensity level) that drawing adds, so that the model's own continuations "
+                 "of its training rows keep their mean intensity: for textures, whose draws "
+                 "otherwise brighten or darken row after row; not for photographs, whose "
+                 "rows below the cut drift another way than those above (it darkened the "
+                 "camera's draws; docs/benchmarks.md)",
     "validation": "share of each image's kept rows (its last ones) held out to validate on: "
                   "training keeps the best weights and stops early when they stop "
                   "improving; 0 = no validation",
