@@ -1,20 +1,26 @@
 """The Row LSTM with default settings completes rows it never saw: it codes them better
 than a lossless codec, draws them with the truth's texture, and its posterior mean is
-closer to the truth than two classical inpaintings and level with the third.
+closer to the truth than two classical inpaintings and level with the third; with the
+opt-in level calibration, closer than all three.
 
 Bundled brick stack: trained on slices 0-2, scored on the bottom half of slice 3.
 """
 
+import copy
 import io
 
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 from skimage.restoration import inpaint_biharmonic
 
 from napari_pixelrnn.core import RowLSTM, complete, evaluate, load_sample, train
+from napari_pixelrnn.core.row_lstm.calibration import calibrate_drift
+from napari_pixelrnn.core.row_lstm.crops import CropSet
+from napari_pixelrnn.core.training import TrainConfig
 
 KEEP = 32
 
@@ -66,39 +72,71 @@ def test_drawn_completions_vary_like_the_truth(bricks_and_model, draws):
     assert len({draw[KEEP:].tobytes() for draw in draws.images}) == 8
 
 
-@pytest.mark.slow
-def test_the_posterior_mean_beats_telea_and_biharmonic_and_is_level_with_navier_stokes(
-        bricks_and_model, draws):
-    """The posterior mean of 8 draws against classical inpainting, each set of 8 a noisy
-    estimate (one set moved it by up to 1 dB), so the median over 4 sets is compared.
-
-    Telea (21.2 dB) and biharmonic (20.7) are beaten. Navier-Stokes, which continues the
-    vertical mortar lines as smooth isophotes (21.86 dB), is not, reliably: issue 11 asks
-    for at least as close, and the medians measured on CI's machine are 21.5 (training
-    seed 0, the default, its 4 sets 21.41, 21.82, 21.52, 21.41), 21.9 (seed 1) and 23.2
-    (seed 2); 22.05 for seed 0 on another machine, whose float rounding trained another
-    model. The draws break up in the last rows (vertical streaks, dark blocks), which
-    costs the mean. So this asserts level within 1 dB, and fails on a model that falls
-    clearly behind (the dense model's mean: 17.2 dB)."""
-    truth, model = bricks_and_model
+@pytest.fixture(scope="module")
+def classical(bricks_and_model):
+    """PSNR of the classical inpaintings of the masked rows (Telea 21.2 dB, Navier-Stokes
+    21.86, biharmonic 20.7)."""
+    truth, _ = bricks_and_model
     mask = np.zeros(truth.shape, np.uint8)
     mask[KEEP:] = 1
     known = truth.copy()
     known[KEEP:] = 0
-    telea = cv2.inpaint(known, mask, 3, cv2.INPAINT_TELEA)
-    navier_stokes = cv2.inpaint(known, mask, 3, cv2.INPAINT_NS)
     biharmonic = np.round(inpaint_biharmonic(known / 255, mask.astype(bool)) * 255
                           ).astype(np.uint8)
+    return {"Telea": psnr(truth, cv2.inpaint(known, mask, 3, cv2.INPAINT_TELEA)),
+            "Navier-Stokes": psnr(truth, cv2.inpaint(known, mask, 3, cv2.INPAINT_NS)),
+            "biharmonic": psnr(truth, biharmonic)}
 
-    def psnr(guess):
-        return peak_signal_noise_ratio(truth[KEEP:], guess[KEEP:], data_range=255)
 
-    ours = psnr(draws.mean())
+def psnr(truth, guess):
+    return peak_signal_noise_ratio(truth[KEEP:], guess[KEEP:], data_range=255)
+
+
+def mean_psnr_sets(model, truth, first=None):
+    """PSNR of the posterior mean of 8 draws, for draw seeds 0-3 (a set of 8 is a noisy
+    estimate: one set moved it by up to 1 dB, so tests compare the median)."""
+    return [psnr(truth, (first if seed == 0 and first is not None else
+                         complete(model, truth, KEEP, samples=8, seed=seed)).mean())
+            for seed in range(4)]
+
+
+@pytest.mark.slow
+def test_the_posterior_mean_beats_telea_and_biharmonic_and_is_level_with_navier_stokes(
+        bricks_and_model, draws, classical):
+    """The posterior mean of 8 draws against classical inpainting, the median over 4 sets.
+
+    Telea and biharmonic are beaten. Navier-Stokes, which continues the vertical mortar
+    lines as smooth isophotes, is not, reliably: issue 11 asks for at least as close, and
+    the medians measured on CI's machine are 21.5 (training seed 0, the default, its 4
+    sets 21.41, 21.82, 21.52, 21.41), 21.9 (seed 1) and 23.2 (seed 2); 22.05 for seed 0 on
+    another machine, whose float rounding trained another model. The draws brighten row
+    after row (see the calibrated test below), which costs the mean. So this asserts level
+    within 1 dB, and fails on a model that falls clearly behind (the dense model's mean:
+    17.2 dB)."""
+    truth, model = bricks_and_model
     # the mean is what it says: closer than a typical single draw
-    assert ours > np.median([psnr(d) for d in draws.images])
-    sets = [ours] + [psnr(complete(model, truth, KEEP, samples=8, seed=seed).mean())
-                     for seed in (1, 2, 3)]
+    assert psnr(truth, draws.mean()) > np.median([psnr(truth, d) for d in draws.images])
+    sets = mean_psnr_sets(model, truth, first=draws)
     median = np.median(sets)
-    assert median >= psnr(telea), (sets, psnr(telea))
-    assert median >= psnr(biharmonic), (sets, psnr(biharmonic))
-    assert median >= psnr(navier_stokes) - 1.0, (sets, psnr(navier_stokes))
+    assert median >= classical["Telea"], (sets, classical)
+    assert median >= classical["biharmonic"], (sets, classical)
+    assert median >= classical["Navier-Stokes"] - 1.0, (sets, classical)
+
+
+@pytest.mark.slow
+def test_with_level_calibration_the_posterior_mean_is_closer_than_every_classical_peer(
+        bricks_and_model, classical):
+    """With the opt-in level calibration (``calibrate=True``: an offset per channel fitted
+    after training on the training slices, see row_lstm/calibration.py) the draws keep
+    the bricks' level, and the posterior mean is at least as close as all three peers:
+    on CI's machine 22.65 dB for training seed 0 (21.47 uncalibrated), 22.02 for seed 1
+    (21.91) and 23.16 for seed 2 (23.19), against Navier-Stokes' 21.86."""
+    truth, trained = bricks_and_model
+    model = copy.deepcopy(trained)  # what train(..., calibrate=True) gives, fitted here
+    defaults = TrainConfig()
+    crops = CropSet(list(load_sample("brick_stack")[:3]), model.data, crop=defaults.crop,
+                    validation=defaults.validation, flip=defaults.flip,
+                    device=torch.device("cpu"))
+    calibrate_drift(model, crops, seed=defaults.seed)
+    sets = mean_psnr_sets(model, truth)
+    assert np.median(sets) >= max(classical.values()), (sets, classical)
