@@ -20,6 +20,7 @@ def sections():
         ("Generalization: dense against the Row LSTM", generalization.generalization),
         ("Opt-in settings for photographs: turned crops and dropout",
          generalization.opt_in_settings),
+        ("Level calibration for textures (opt-in)", generalization.level_calibration),
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: time to quality", speed.training),

@@ -22,7 +22,8 @@ def test_quick_benchmarks_write_every_table(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
     for title in ("Generalization: dense against the Row LSTM",
-                  "Opt-in settings for photographs: turned crops and dropout", "Row LSTM sampler",
+                  "Opt-in settings for photographs: turned crops and dropout",
+                  "Level calibration for textures (opt-in)", "Row LSTM sampler",
                   "A busy neighbour",
                   "Sampler against its limits", "Training: time to quality",
                   "GUI responsiveness", "Peak memory", "Completion quality against peers",
