@@ -9,9 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pixelrnn.core import complete, evaluate, load_model, load_sample, save_model, train
+from napari_pixelrnn.core import (
+    complete,
+    evaluate,
+    load_model,
+    load_sample,
+    save_model,
+    train,
+    train_steps,
+)
 from napari_pixelrnn.core.row_lstm.calibration import calibrate_drift
 from napari_pixelrnn.core.row_lstm.crops import CropSet
+from napari_pixelrnn.core.training import TrainConfig
 
 from .test_sampler import naive_completion
 
@@ -102,6 +111,16 @@ def test_train_fits_an_offset_when_asked_and_for_intensities_only(bricks, brick_
     assert not train(list(bricks[:3]), **QUICK).drift.any()  # off by default
     for settings in ({"values": "levels", "levels": 8}, {"binarize": True}):  # no centre
         assert not train(list(bricks[:3]), calibrate=True, **settings, **QUICK).drift.any()
+
+
+def test_a_stopped_training_keeps_a_calibrated_model(bricks):
+    """Stopping (closing the training generator, as the widget and Ctrl-C do) keeps the
+    model trained so far, its best weights restored and its offset fitted."""
+    steps = train_steps(list(bricks[:3]), TrainConfig(calibrate=True, **QUICK))
+    for _ in range(10):
+        progress = next(steps)
+    steps.close()
+    assert progress.step == 10 and progress.model.drift.abs().item() > 0
 
 
 def test_scores_are_the_trained_models_and_draws_the_corrected_ones(bricks, brick_model):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import sys
 
 import numpy as np
 import torch
@@ -56,6 +55,7 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
         0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps))))
     best = _Best(config.patience)
     model.train()
+    kept = False  # whether the model is one to keep: trained to the end, or stopped
     try:
         with torch_threads(config.threads):
             for step in range(1, config.steps + 1):
@@ -68,11 +68,16 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
                 yield progress_type(step, config.steps, loss, model, validation, best.step)
                 if best.exhausted:
                     break
+        kept = True
+    except GeneratorExit:  # closed by the caller (a stop): the model so far is kept
+        kept = True
+        raise
     finally:
         best.restore(model)  # finished, stopped early or closed: the best weights
         model.eval()
-        if config.calibrate and sys.exc_info()[0] in (None, GeneratorExit):  # not on errors
-            calibrate_drift(model, crops, config.seed)
+        if config.calibrate and kept:
+            with torch_threads(config.threads):
+                calibrate_drift(model, crops, config.seed)
     return model
 
 
