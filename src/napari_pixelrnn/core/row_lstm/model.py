@@ -212,6 +212,8 @@ class RowLSTM(HasValueModel, nn.Module):
             columns = above.T.contiguous().cpu().numpy()  # value j's: columns[j], (M,)
             return lambda j, row: (columns[j] + drift[j % c], None)
         guess = self.edge_prior.for_row(above)
+        if not any(drift):  # uncalibrated (the default): nothing to add, value by value
+            return guess
 
         def centre(j, row):
             location, log_scale = guess(j, row)
