@@ -19,7 +19,7 @@ those bricks), yet it would cost 0.24 bits per value there, the predictions bein
 sharper than a level.
 
 Measured (seed 0, posterior mean of 8 draws, median of 4 sets; docs/benchmarks.md): the
-bricks 21.5 -> 22.7 dB (Navier-Stokes 21.9; seeds 1 and 2, whose draws drifted less:
+bricks 21.5 -> 22.6 dB (Navier-Stokes 21.9; seeds 1 and 2, whose draws drifted less:
 21.9 -> 22.0 and 23.2 -> 23.2), grass 15.5 -> 15.9. Photographs lose: the camera 11.7 ->
 10.7, the astronaut 8.9 -> 8.7. Their rows below the cut drift another way than those
 above (the camera's draws brighten on its top half and darken below the cut, into the
