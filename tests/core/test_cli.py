@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import tifffile
+import torch
 from imageio.v3 import imread, imwrite
 
 from napari_pixelrnn import cli
@@ -18,6 +19,9 @@ from napari_pixelrnn.cli import picture as cli_picture
 from napari_pixelrnn.cli import progress as cli_progress
 from napari_pixelrnn.cli import running
 from napari_pixelrnn.core import (
+    RowLSTM,
+    RowLSTMConfig,
+    TrainProgress,
     complete,
     evaluate,
     load_model,
@@ -520,8 +524,6 @@ def test_mean_writes_the_posterior_mean_of_the_samples(tmp_path, saved_model):
 
 
 def progress(step, loss, validation=None, best=None, steps=100):
-    from napari_pixelrnn.core import TrainProgress
-
     return TrainProgress(step, steps, loss, None, validation, best)
 
 
@@ -539,6 +541,14 @@ def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
                        "improving (--patience)")
     assert err[-1] == ("kept the weights of step 1, the best on the validation rows "
                        "(2.5000 bits/dim)")
+    calibrated = RowLSTM(RowLSTMConfig(channels=3))
+    calibrated.drift.copy_(torch.tensor([-0.52, 0.0, 0.25]) / 255)
+    report = cli_progress.TrainingReport()
+    report(TrainProgress(5, 5, 1.0, calibrated, 2.0, 5))
+    report.finish()
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "level calibration: drawing moves every value's centre by -0.52, +0.00, +0.25 "
+        "levels (per channel), fitted on the training rows")
     report = cli_progress.TrainingReport()  # dense: no validation, no notes
     report(progress(100, np.log(2) * 0.5))
     report.finish()

@@ -87,3 +87,20 @@ def test_user_errors_are_notifications(open_widget, qtbot, notes, tmp_path):
     assert notes.errors[5] == "Training needs at least 2 rows to keep (keep_rows >= 2)."
     assert widget.model is None and "No model yet" in widget.train_status.value
     assert len(notes.errors) == 6
+
+
+def test_a_loaded_model_says_its_level_calibration(open_widget, tmp_path):
+    from napari_pixelrnn.core import load_sample, save_model
+    from napari_pixelrnn.core import train as train_model
+
+    bricks = load_sample("brick_stack")
+    model = train_model(list(bricks[:3]), steps=10, hidden_size=8, crop=16, calibrate=True)
+    offset = model.drift.item() * 255
+    _, widget = open_widget("brick_stack")
+    widget.load_model(save_model(model, tmp_path / "calibrated.pixelrnn"))
+    assert widget.train_status.value.endswith(
+        f"Level calibration: drawing moves every value's centre by {offset:+.2f} levels "
+        "(per channel), fitted on the training rows.")
+    model.drift.zero_()  # uncalibrated: nothing said
+    widget.load_model(save_model(model, tmp_path / "plain.pixelrnn"))
+    assert "calibration" not in widget.train_status.value

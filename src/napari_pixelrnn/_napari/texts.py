@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core import uniform_warning
+from ..core.row_lstm.calibration import offsets_text
 from .jobs import Completed
 from .loss_plot import LOSS_UNITS
 
@@ -25,9 +26,11 @@ def describe(model) -> str:
               "mixture": f"a mixture of {getattr(c, 'components', '?')} logistics"}.get(
         c.values, f"{c.values} values")
     if architecture(model) == "row-lstm":
+        calibrated = offsets_text(model)
         return (f"Model: Row LSTM, {c.hidden_size} features per pixel x {c.num_layers} "
                 f"layer(s), kernel {c.kernel}, {values}, left to right within a row; any "
-                f"width (trained on images {spec.width} px wide).")
+                f"width (trained on images {spec.width} px wide)."
+                + (f" {calibrated[0].upper()}{calibrated[1:]}." if calibrated else ""))
     order = {"autoregressive": ", left to right within a row"}.get(c.within_row, "")
     step = ", one pixel per step" if c.granularity == "pixel" else ""
     return (f"Model: dense {c.cell.upper()} {c.hidden_size}x{c.num_layers}, {c.mode}, "

@@ -101,7 +101,8 @@ class TrainingReport:
         return text
 
     def finish(self) -> None:
-        """Say when training stopped early, and which step's weights were kept."""
+        """Say when training stopped early, which step's weights were kept, and the level
+        calibration's offsets if there are any."""
         p = self.last
         if p is None or not main_process():
             return
@@ -113,4 +114,9 @@ class TrainingReport:
             score = f" ({best:.4f} bits/dim)" if best is not None else ""
             sys.stderr.write(f"kept the weights of step {self.best_step}, the best on the "
                              f"validation rows{score}\n")
+        from ..core.row_lstm.calibration import offsets_text
+
+        calibrated = offsets_text(p.model)
+        if calibrated:
+            sys.stderr.write(calibrated + "\n")
         sys.stderr.flush()

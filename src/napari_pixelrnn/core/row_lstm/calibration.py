@@ -76,6 +76,16 @@ def calibrate_drift(model, crops, seed: int) -> None:
     model.drift.copy_(offsets.gather(0, best[None])[0])
 
 
+def offsets_text(model) -> str | None:
+    """The fitted offsets in words, for the front ends; None when there are none."""
+    drift = getattr(model, "drift", None)
+    if drift is None or not drift.any():
+        return None
+    levels = ", ".join(f"{v:+.2f}" for v in (drift * 255).tolist())
+    return (f"level calibration: drawing moves every value's centre by {levels} levels "
+            "(per channel), fitted on the training rows")
+
+
 def _windows(crops, pick: np.random.Generator):
     """``WINDOWS`` random windows of the training rows, each ``SAMPLES`` times, as rows
     ``(WINDOWS * SAMPLES, height, width * C)``, and how many of their rows are read;
