@@ -111,9 +111,10 @@ def generalization(quick: bool) -> tuple[str, list[str]]:
                                    else draws.images[0], mean)
         for method, (psnr, ssim) in peer_scores.items():
             completion.append([name, method, psnr, "-", ssim, "-", "-", "-"])
-        picture.append((name, image, keep, shown["dense"][0], *shown["row-lstm"],
-                        classical[best_peer], best_peer))
-    _save_picture(picture, PICTURE)
+        picture.append((f"{name}; best peer: {best_peer}", image, keep,
+                        (shown["dense"][0], *shown["row-lstm"], classical[best_peer])))
+    _save_picture(picture, PICTURE, ["original", "masked", "dense", "row-lstm draw",
+                                     "row-lstm mean", "best peer"])
     text = ("Held-out likelihood of the masked rows (bits per value, 8-bit scale; lower is "
             "better), next to lossless codecs of the same rows:\n\n")
     text += table(["image", "model", "teacher-forced bits/dim", "PNG", "WebP lossless",
@@ -182,20 +183,25 @@ def level_calibration(quick: bool) -> tuple[str, list[str]]:
     calibration (``calibrate=True``), on the same trained model (the offset is fitted
     after training; zeroing it undoes it), and the mean intensity its draws reach on the
     masked rows against the truth's."""
-    rows = []
+    rows, picture = [], []
     for name, data, image, keep in cases(quick):
         settings = {"seed": 0, "calibrate": True, **({"steps": 20} if quick else {})}
         model = train(data, keep_rows=None if data is not image else keep, **settings)
         fitted = model.drift.clone()
-        scores = []
+        scores, shown = [], []
         for offset in (torch.zeros_like(fitted), fitted):
             model.drift.copy_(offset)
             sets = [complete(model, image, keep, samples=DRAWS, seed=seed)
                     for seed in range(2 if quick else DRAW_SETS)]
             psnr = np.median([psnr_ssim(image, d.mean(), keep)[0] for d in sets])
             scores += [psnr, np.mean([d.images[:, keep:].mean() for d in sets])]
+            shown += [sets[0].images[0], sets[0].mean()]
         rows.append([name, ", ".join(f"{v:+.2f}" for v in (fitted * 255).tolist()), *scores,
                      float(image[keep:].mean())])
+        picture.append((name, image, keep, shown))
+    path = PICTURE.with_name("level_calibration.png")
+    _save_picture(picture, path, ["original", "masked", "draw", "mean", "calibrated draw",
+                                  "calibrated mean"])
     text = table(["image", "fitted offset, levels", "PSNR dB, uncalibrated",
                   "draws' mean level, uncalibrated", "PSNR dB, calibrated",
                   "draws' mean level, calibrated", "truth's mean level"], rows)
@@ -205,6 +211,8 @@ def level_calibration(quick: bool) -> tuple[str, list[str]]:
          "sets of draws (seeds as in the generalization table), the same draws' mean "
          "intensity (8-bit levels). Uncalibrated: the same model with its offset set to "
          "zero, as the defaults draw."),
+        (f"Picture: images/{path.name} beside this file: original | masked | draw | mean "
+         "| calibrated draw | calibrated mean (draw seed 0, the same random numbers)."),
     ]
     return text, notes
 
@@ -216,20 +224,21 @@ def _as_rgb(image: np.ndarray, size: int) -> Image.Image:
                           Image.NEAREST)
 
 
-def _save_picture(rows, path: Path, size: int = 160) -> None:
-    titles = ["original", "masked", "dense", "row-lstm draw", "row-lstm mean", "best peer"]
+def _save_picture(rows, path: Path, titles: list[str], size: int = 160) -> None:
+    """A grid: one row per ``(caption, image, keep, panels)``, the original and its masked
+    copy first, then ``panels``, with the cut marked; ``titles`` name the columns."""
     pad, label = 6, 14
     sheet = Image.new("RGB", (len(titles) * (size + pad) + pad,
                               len(rows) * (size + pad + 2 * label) + pad + label), "white")
     draw = ImageDraw.Draw(sheet)
     for column, title in enumerate(titles):
         draw.text((pad + column * (size + pad), 2), title, fill="black")
-    for index, (name, image, keep, dense, drawn, mean, peer, peer_name) in enumerate(rows):
+    for index, (caption, image, keep, panels) in enumerate(rows):
         top = label + pad + index * (size + pad + 2 * label)
-        draw.text((pad, top), f"{name}; best peer: {peer_name}", fill="black")
+        draw.text((pad, top), caption, fill="black")
         masked = image.copy()
         masked[keep:] = 0
-        for column, shown in enumerate((image, masked, dense, drawn, mean, peer)):
+        for column, shown in enumerate((image, masked, *panels)):
             tile = _as_rgb(shown, size)
             left = pad + column * (size + pad)
             sheet.paste(tile, (left, top + label))
