@@ -143,7 +143,7 @@ def complete_rows(model: GenModel, image, keep_rows: int, *, sample: bool | None
     # generator suspended inside no_grad would switch gradients off for its caller.
     try:
         draw_step = _draw_step(model, draw)
-        context = _many_to_many(model, steps, keep * per_row) \
+        context = many_to_many(model, steps, keep * per_row) \
             if model.config.mode == "many-to-many" else _many_to_one(model, steps, keep * per_row)
         with torch.no_grad():
             h = next(context)  # what the model knows before the first generated step
@@ -182,7 +182,7 @@ def _draw_step(model, draw):
     return step
 
 
-def _many_to_many(model, steps, keep):
+def many_to_many(model, steps, keep):
     """Read the kept steps once, then one RNN step per generated step, carrying the state."""
     out, state = model.run(steps[:, :keep])
     h = out[:, -1]

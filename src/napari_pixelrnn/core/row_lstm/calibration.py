@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from ..drawing import Drawing
+from ..sampler import many_to_many
 
 CONTEXT = 16  # true rows a window's draw starts from
 DRAWN = 32  # rows drawn after them
@@ -62,8 +63,8 @@ def calibrate_drift(model, crops, seed: int) -> None:
         generator = torch.Generator(device=windows.device).manual_seed(seed)
         return _continue(model, windows, context, generator).reshape(-1, channels).mean(0) - truth
 
-    tried = [(torch.zeros(channels, device=windows.device),)]
-    tried[0] += (drift_at(tried[0][0]),)
+    zero = torch.zeros(channels, device=windows.device)
+    tried = [(zero, drift_at(zero))]  # (offset, drift) pairs
     offset = -torch.sign(tried[0][1]) * PROBE
     for _ in range(TRIALS - 1):
         tried.append((offset, drift_at(offset)))
@@ -106,14 +107,15 @@ def _windows(crops, pick: np.random.Generator):
 
 def _continue(model, windows: torch.Tensor, context: int, generator) -> torch.Tensor:
     """The rows after the first ``context`` of each window, drawn by ``model``, each
-    new row fed back in (as a completion draws them)."""
+    new row fed back in, as a completion draws them (the sampler's own loop)."""
     sample_row = model.row_sampler(Drawing(model.value_model, True, 1.0, generator))
+    rows = []
     with torch.no_grad():
-        features, state = model.run(windows[:, :context])
-        features, rows = features[:, -1], []
+        state = many_to_many(model, windows, context)
+        features = next(state)
         for t in range(context, windows.shape[1]):
             row, _ = sample_row(features)
             rows.append(row)
             if t + 1 < windows.shape[1]:
-                features, state = model.step(row, state)
+                features = state.send(row)
     return torch.stack(rows, 1)
