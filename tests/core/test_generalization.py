@@ -6,21 +6,16 @@ opt-in level calibration, closer than all three.
 Bundled brick stack: trained on slices 0-2, scored on the bottom half of slice 3.
 """
 
-import copy
 import io
 
 import cv2
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 from skimage.restoration import inpaint_biharmonic
 
 from napari_pixelrnn.core import RowLSTM, complete, evaluate, load_sample, train
-from napari_pixelrnn.core.row_lstm.calibration import calibrate_drift
-from napari_pixelrnn.core.row_lstm.crops import CropSet
-from napari_pixelrnn.core.training import TrainConfig
 
 KEEP = 32
 
@@ -130,12 +125,7 @@ def test_with_level_calibration_the_posterior_mean_is_closer_than_every_classica
     the bricks' level, and the posterior mean is at least as close as all three peers:
     on CI's machine 22.65 dB for training seed 0 (21.47 uncalibrated), 22.02 for seed 1
     (21.91) and 23.16 for seed 2 (23.19), against Navier-Stokes' 21.86."""
-    truth, trained = bricks_and_model
-    model = copy.deepcopy(trained)  # what train(..., calibrate=True) gives, fitted here
-    defaults = TrainConfig()
-    crops = CropSet(list(load_sample("brick_stack")[:3]), model.data, crop=defaults.crop,
-                    validation=defaults.validation, flip=defaults.flip,
-                    device=torch.device("cpu"))
-    calibrate_drift(model, crops, seed=defaults.seed)
+    truth, _ = bricks_and_model
+    model = train(list(load_sample("brick_stack")[:3]), calibrate=True)  # else the defaults
     sets = mean_psnr_sets(model, truth)
     assert np.median(sets) >= max(classical.values()), (sets, classical)
