@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sections():
-    from . import generalization, gui, memory, quality, speed, variants
+    from . import generalization, gui, memory, quality, speed, unseen_images, variants
 
     return [
         ("Generalization: dense against the Row LSTM", generalization.generalization),
         ("Opt-in settings for photographs: turned crops and dropout",
          generalization.opt_in_settings),
         ("Level calibration for textures (opt-in)", generalization.level_calibration),
+        ("Ten images no setting was chosen on", unseen_images.unseen_images),
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: time to quality", speed.training),

@@ -113,8 +113,8 @@ def generalization(quick: bool) -> tuple[str, list[str]]:
             completion.append([name, method, psnr, "-", ssim, "-", "-", "-"])
         picture.append((f"{name}; best peer: {best_peer}", image, keep,
                         (shown["dense"][0], *shown["row-lstm"], classical[best_peer])))
-    _save_picture(picture, PICTURE, ["original", "masked", "dense", "row-lstm draw",
-                                     "row-lstm mean", "best peer"])
+    save_picture(picture, PICTURE, ["original", "masked", "dense", "row-lstm draw",
+                                    "row-lstm mean", "best peer"])
     text = ("Held-out likelihood of the masked rows (bits per value, 8-bit scale; lower is "
             "better), next to lossless codecs of the same rows:\n\n")
     text += table(["image", "model", "teacher-forced bits/dim", "PNG", "WebP lossless",
@@ -200,8 +200,8 @@ def level_calibration(quick: bool) -> tuple[str, list[str]]:
                      float(image[keep:].mean())])
         picture.append((name, image, keep, shown))
     path = PICTURE.with_name("level_calibration.png")
-    _save_picture(picture, path, ["original", "masked", "draw", "mean", "calibrated draw",
-                                  "calibrated mean"])
+    save_picture(picture, path, ["original", "masked", "draw", "mean", "calibrated draw",
+                                 "calibrated mean"])
     text = table(["image", "fitted offset, levels", "PSNR dB, uncalibrated",
                   "draws' mean level, uncalibrated", "PSNR dB, calibrated",
                   "draws' mean level, calibrated", "truth's mean level"], rows)
@@ -224,7 +224,7 @@ def _as_rgb(image: np.ndarray, size: int) -> Image.Image:
                           Image.NEAREST)
 
 
-def _save_picture(rows, path: Path, titles: list[str], size: int = 160) -> None:
+def save_picture(rows, path: Path, titles: list[str], size: int = 160) -> None:
     """A grid: one row per ``(caption, image, keep, panels)``, the original and its masked
     copy first, then ``panels``, with the cut marked; ``titles`` name the columns."""
     pad, label = 6, 14

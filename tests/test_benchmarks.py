@@ -23,7 +23,8 @@ def test_quick_benchmarks_write_every_table(tmp_path):
     text = out.read_text()
     for title in ("Generalization: dense against the Row LSTM",
                   "Opt-in settings for photographs: turned crops and dropout",
-                  "Level calibration for textures (opt-in)", "Row LSTM sampler",
+                  "Level calibration for textures (opt-in)",
+                  "Ten images no setting was chosen on", "Row LSTM sampler",
                   "A busy neighbour",
                   "Sampler against its limits", "Training: time to quality",
                   "GUI responsiveness", "Peak memory", "Completion quality against peers",
@@ -40,5 +41,6 @@ def test_quick_benchmarks_write_every_table(tmp_path):
         assert variant in text
     from PIL import Image  # the picture grid: one row per image, six panels
 
-    picture = Image.open(tmp_path / "images" / "completions.png")
-    assert picture.width > 6 * 100 and picture.height > 100
+    for name in ("completions.png", "level_calibration.png", "unseen_images.png"):
+        picture = Image.open(tmp_path / "images" / name)
+        assert picture.width > 6 * 100 and picture.height > 100, name
