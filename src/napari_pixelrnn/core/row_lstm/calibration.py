@@ -9,7 +9,7 @@ and the drawn rows brightened by about half a level per row, 15 levels over the 
 completed. Their posterior mean beat Navier-Stokes inpainting by 5-10 dB in the first
 rows below the cut and lost by 2-3 dB in the last ones.
 
-So after training, the model continues windows of its own training rows (``CONTEXT``
+So after training, the model continues windows of its own training rows (16
 true rows read, the next ones drawn), and one offset per channel, which drawing adds to
 every value's centre, is fitted by secant steps until the drawn rows' mean intensity is
 the true rows'. Only the rows the model trained on are read, never the rows to
@@ -32,14 +32,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..drawing import Drawing
-from ..sampler import many_to_many
+from .continuations import continue_windows, training_windows
 
-CONTEXT = 16  # true rows a window's draw starts from
-DRAWN = 32  # rows drawn after them
-MAX_WIDTH = 128  # a window's width at most: the cost stays small on large images
-WINDOWS = 8  # random windows of the training rows
-SAMPLES = 4  # draws of each
 PROBE = 0.5 / 255  # the first offset tried: half an 8-bit level, against the drift
 LIMIT = 4 / 255  # offsets stay within 4 levels
 TRIALS = 4  # offsets tried, 0 included; the one with the smallest drift is kept
@@ -52,7 +46,7 @@ def calibrate_drift(model, crops, seed: int) -> None:
     model.drift.zero_()
     if not model._centred():
         return
-    windows, context = _windows(crops, np.random.default_rng(seed))
+    windows, context = training_windows(crops, np.random.default_rng(seed))
     if windows is None:
         return
     channels = model.config.channels
@@ -61,7 +55,8 @@ def calibrate_drift(model, crops, seed: int) -> None:
     def drift_at(offset: torch.Tensor) -> torch.Tensor:
         model.drift.copy_(offset)
         generator = torch.Generator(device=windows.device).manual_seed(seed)
-        return _continue(model, windows, context, generator).reshape(-1, channels).mean(0) - truth
+        drawn = continue_windows(model, windows, context, generator)
+        return drawn.reshape(-1, channels).mean(0) - truth
 
     zero = torch.zeros(channels, device=windows.device)
     tried = [(zero, drift_at(zero))]  # (offset, drift) pairs
@@ -85,37 +80,3 @@ def offsets_text(model) -> str | None:
     levels = ", ".join(f"{v:+.2f}" for v in (drift * 255).tolist())
     return (f"level calibration: drawing moves every value's centre by {levels} levels "
             "(per channel), fitted on the training rows")
-
-
-def _windows(crops, pick: np.random.Generator):
-    """``WINDOWS`` random windows of the training rows, each ``SAMPLES`` times, as rows
-    ``(WINDOWS * SAMPLES, height, width * C)``, and how many of their rows are read;
-    ``(None, 0)`` when the training rows are too short to draw after some."""
-    height = min(CONTEXT + DRAWN, *crops.train_heights)
-    context = min(CONTEXT, height // 2)
-    if height - context < 2:
-        return None, 0
-    width = min(MAX_WIDTH, *(s.shape[1] for s in crops.slices))
-    windows = []
-    for index in pick.choice(len(crops.slices), WINDOWS, p=crops.weights):
-        image = crops.slices[index]
-        top = pick.integers(crops.train_heights[index] - height + 1)
-        left = pick.integers(image.shape[1] - width + 1)
-        windows.append(image[top:top + height, left:left + width].reshape(height, -1))
-    return torch.stack(windows).repeat_interleave(SAMPLES, 0), context
-
-
-def _continue(model, windows: torch.Tensor, context: int, generator) -> torch.Tensor:
-    """The rows after the first ``context`` of each window, drawn by ``model``, each
-    new row fed back in, as a completion draws them (the sampler's own loop)."""
-    sample_row = model.row_sampler(Drawing(model.value_model, True, 1.0, generator))
-    rows = []
-    with torch.no_grad():
-        state = many_to_many(model, windows, context)
-        features = next(state)
-        for t in range(context, windows.shape[1]):
-            row, _ = sample_row(features)
-            rows.append(row)
-            if t + 1 < windows.shape[1]:
-                features = state.send(row)
-    return torch.stack(rows, 1)
