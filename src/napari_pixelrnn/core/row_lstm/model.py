@@ -156,6 +156,9 @@ class RowLSTM(HasValueModel, nn.Module):
         # fitted after training so that the model's own continuations keep the image's
         # level (see .calibration); 0 = drawn as trained
         self.register_buffer("drift", torch.zeros(config.channels))
+        # how its draws of its training rows vary against them, measured after training
+        # (see .draw_check); not saved with the model
+        self.draw_check = None
         # start from the value model's neutral guess (the prior's, or mid-grey and
         # broad), not from large random parameters
         start_near_zero(self.row_net.out)

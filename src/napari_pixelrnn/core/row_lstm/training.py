@@ -21,6 +21,7 @@ from ..memory import FLOAT, check_fits
 from ..row_net import FEATURES
 from .calibration import calibrate_drift
 from .crops import CropSet
+from .draw_check import check_draws
 from .model import RowLSTM
 
 VALIDATE_EVERY = 50  # steps between validations: often enough to stop near the best
@@ -75,9 +76,12 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     finally:
         best.restore(model)  # finished, stopped early or closed: the best weights
         model.eval()
-        if config.calibrate and kept:
+        if kept:
             with torch_threads(config.threads):
-                calibrate_drift(model, crops, config.seed)
+                if config.calibrate:
+                    calibrate_drift(model, crops, config.seed)
+                # how its draws vary, as it will draw them (calibrated or not)
+                model.draw_check = check_draws(model, crops, config.seed)
     return model
 
 
