@@ -30,6 +30,7 @@ from napari_pixelrnn.core import (
     train,
     uncertainty,
 )
+from napari_pixelrnn.core.row_lstm.draw_check import DrawCheck
 
 TINY = ("--steps", "3", "--hidden-size", "16", "--threads", "1")
 DENSE = ("--architecture", "dense")
@@ -544,11 +545,16 @@ def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
     calibrated = RowLSTM(RowLSTMConfig(channels=3))
     calibrated.drift.copy_(torch.tensor([-0.52, 0.0, 0.25]) / 255)
     report = cli_progress.TrainingReport()
+    calibrated.draw_check = DrawCheck(1.04, 1.62)
     report(TrainProgress(5, 5, 1.0, calibrated, 2.0, 5))
     report.finish()
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        "level calibration: drawing moves every value's centre by -0.52, +0.00, +0.25 "
-        "levels (per channel), fitted on the training rows")
+    assert capsys.readouterr().err.splitlines()[-2:] == [
+        ("level calibration: drawing moves every value's centre by -0.52, +0.00, +0.25 "
+         "levels (per channel), fitted on the training rows"),
+        ("draw check: continuing its own training rows, its draws vary 1.04x as much row "
+         "to row and 1.62x as much pixel to pixel as those rows (1 is right); expect "
+         "completions noisier or streakier than the image (another training seed may "
+         "draw better)")]
     report = cli_progress.TrainingReport()  # dense: no validation, no notes
     report(progress(100, np.log(2) * 0.5))
     report.finish()

@@ -10,6 +10,7 @@ from napari_pixelrnn.core import TrainConfig, train_steps
 from napari_pixelrnn.core import complete as core_complete
 from napari_pixelrnn.core.config import ONLY_FOR
 from napari_pixelrnn.core.row_lstm import training as row_lstm_training
+from napari_pixelrnn.core.row_lstm.draw_check import draw_check_text
 from napari_pixelrnn.core.training import ARCHITECTURE_DEFAULTS
 
 from .conftest import complete, tiny, train
@@ -115,6 +116,8 @@ def test_row_lstm_flow_with_the_validation_curve(open_widget, qtbot, notes, vali
     assert f"validation {validation[-1]:.4f} bits/dim (step 10; weights of step {best} kept)" \
         in status
     assert "Row LSTM, 8 features per pixel" in status
+    check = draw_check_text(widget.model)  # measured after training, said in the dock
+    assert check.startswith("draw check") and f"{check[0].upper()}{check[1:]}." in status
 
     out = complete(qtbot, widget)
     assert out.data.shape == original.shape and out.data.dtype == original.dtype

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core import uniform_warning
 from ..core.row_lstm.calibration import offsets_text
+from ..core.row_lstm.draw_check import draw_check_text
 from .jobs import Completed
 from .loss_plot import LOSS_UNITS
 
@@ -26,11 +27,11 @@ def describe(model) -> str:
               "mixture": f"a mixture of {getattr(c, 'components', '?')} logistics"}.get(
         c.values, f"{c.values} values")
     if architecture(model) == "row-lstm":
-        calibrated = offsets_text(model)
+        notes = "".join(f" {note[0].upper()}{note[1:]}." for note in
+                        (offsets_text(model), draw_check_text(model)) if note)
         return (f"Model: Row LSTM, {c.hidden_size} features per pixel x {c.num_layers} "
                 f"layer(s), kernel {c.kernel}, {values}, left to right within a row; any "
-                f"width (trained on images {spec.width} px wide)."
-                + (f" {calibrated[0].upper()}{calibrated[1:]}." if calibrated else ""))
+                f"width (trained on images {spec.width} px wide).{notes}")
     order = {"autoregressive": ", left to right within a row"}.get(c.within_row, "")
     step = ", one pixel per step" if c.granularity == "pixel" else ""
     return (f"Model: dense {c.cell.upper()} {c.hidden_size}x{c.num_layers}, {c.mode}, "

@@ -102,7 +102,7 @@ class TrainingReport:
 
     def finish(self) -> None:
         """Say when training stopped early, which step's weights were kept, and the level
-        calibration's offsets if there are any."""
+        calibration's offsets and the draw check if there are any."""
         p = self.last
         if p is None or not main_process():
             return
@@ -115,8 +115,9 @@ class TrainingReport:
             sys.stderr.write(f"kept the weights of step {self.best_step}, the best on the "
                              f"validation rows{score}\n")
         from ..core.row_lstm.calibration import offsets_text
+        from ..core.row_lstm.draw_check import draw_check_text
 
-        calibrated = offsets_text(p.model)
-        if calibrated:
-            sys.stderr.write(calibrated + "\n")
+        for note in (offsets_text(p.model), draw_check_text(p.model)):
+            if note:
+                sys.stderr.write(note + "\n")
         sys.stderr.flush()
