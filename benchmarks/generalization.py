@@ -178,6 +178,13 @@ def opt_in_settings(quick: bool) -> tuple[str, list[str]]:
     return text, notes
 
 
+def draw_sets(model, image, keep, sets: int, draws: int = DRAWS):
+    """``sets`` sets of ``draws`` draws (seeds 0, 1, ...), and the median PSNR of their
+    means on the masked rows."""
+    drawn = [complete(model, image, keep, samples=draws, seed=seed) for seed in range(sets)]
+    return float(np.median([psnr_ssim(image, d.mean(), keep)[0] for d in drawn])), drawn
+
+
 def level_calibration(quick: bool) -> tuple[str, list[str]]:
     """The posterior mean of the Row LSTM's draws with and without the opt-in level
     calibration (``calibrate=True``), on the same trained model (the offset is fitted
@@ -191,9 +198,7 @@ def level_calibration(quick: bool) -> tuple[str, list[str]]:
         scores, shown = [], []
         for offset in (torch.zeros_like(fitted), fitted):
             model.drift.copy_(offset)
-            sets = [complete(model, image, keep, samples=DRAWS, seed=seed)
-                    for seed in range(2 if quick else DRAW_SETS)]
-            psnr = np.median([psnr_ssim(image, d.mean(), keep)[0] for d in sets])
+            psnr, sets = draw_sets(model, image, keep, 2 if quick else DRAW_SETS)
             scores += [psnr, np.mean([d.images[:, keep:].mean() for d in sets])]
             shown += [sets[0].images[0], sets[0].mean()]
         rows.append([name, ", ".join(f"{v:+.2f}" for v in (fitted * 255).tolist()), *scores,

@@ -15,11 +15,11 @@ import numpy as np
 from skimage import data as skdata
 from skimage.transform import resize
 
-from napari_pixelrnn.core import complete, evaluate, train
+from napari_pixelrnn.core import evaluate, train
 
 from . import generalization
 from .common import table
-from .generalization import DRAW_SETS, DRAWS, codec_bits, psnr_ssim, save_picture
+from .generalization import DRAW_SETS, DRAWS, codec_bits, draw_sets, psnr_ssim, save_picture
 from .quality import peers
 
 IMAGES = ("coins", "moon", "page", "clock", "cell", "brick", "chelsea", "coffee",
@@ -33,12 +33,6 @@ def image(name: str) -> np.ndarray:
     picture = getattr(skdata, name)()
     resized = resize(picture, (SIZE, SIZE) + picture.shape[2:], anti_aliasing=True)
     return np.round(resized * 255).astype(np.uint8)
-
-
-def _mean_psnr(model, picture, keep, draws: int, sets: int):
-    """The median over ``sets`` sets of draws of the PSNR of their mean, and the first set."""
-    drawn = [complete(model, picture, keep, samples=draws, seed=seed) for seed in range(sets)]
-    return float(np.median([psnr_ssim(picture, d.mean(), keep)[0] for d in drawn])), drawn[0]
 
 
 def unseen_images(quick: bool) -> tuple[str, list[str]]:
@@ -57,16 +51,16 @@ def unseen_images(quick: bool) -> tuple[str, list[str]]:
                       **({"steps": 20} if quick else {}))
         train_s = time.perf_counter() - started
         bits = evaluate(model, picture, keep)["teacher_forced_bits_per_dim_256"]
-        calibrated, calibrated_draws = _mean_psnr(model, picture, keep, DRAWS, sets)
+        calibrated, calibrated_draws = draw_sets(model, picture, keep, sets)
         offset = model.drift.clone()
         model.drift.zero_()  # as the defaults draw
-        default, draws = _mean_psnr(model, picture, keep, DRAWS, sets)
-        many = _mean_psnr(model, picture, keep, MANY_DRAWS, 1)[0]
+        default, draws = draw_sets(model, picture, keep, sets)
+        many = draw_sets(model, picture, keep, 1, draws=MANY_DRAWS)[0]
         rows.append([name, bits, codecs["WebP"], codecs["JPEG XL"], default, calibrated,
                      ", ".join(f"{v:+.2f}" for v in (offset * 255).tolist()), many,
                      best.split(" (")[0], scored[best], train_s])
-        shown.append((name, picture, keep, (draws.images[0], draws.mean(),
-                                            calibrated_draws.mean(), classical[best])))
+        shown.append((name, picture, keep, (draws[0].images[0], draws[0].mean(),
+                                            calibrated_draws[0].mean(), classical[best])))
     path = generalization.PICTURE.with_name("unseen_images.png")
     save_picture(shown, path, ["original", "masked", "draw", f"mean of {DRAWS}",
                                "calibrated mean", "best peer"])
@@ -86,4 +80,3 @@ def unseen_images(quick: bool) -> tuple[str, list[str]]:
          f"of {DRAWS} | calibrated mean of {DRAWS} | best peer (draw seed 0)."),
     ]
     return text, notes
-
