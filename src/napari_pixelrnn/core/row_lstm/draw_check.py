@@ -70,14 +70,15 @@ def draw_check_text(model) -> str | None:
     check = getattr(model, "draw_check", None)
     if check is None:
         return None
-    parts = [f"{ratio:.2f}x as much {name}" for name, ratio in
-             (("row to row", check.row_to_row), ("pixel to pixel", check.pixel_to_pixel))
-             if ratio is not None]
-    if not parts:
+    measured = {name: ratio for name, ratio in (("row to row", check.row_to_row),
+                                                ("pixel to pixel", check.pixel_to_pixel))
+                if ratio is not None}
+    if not measured:
         return None
-    text = ("draw check: continuing its own training rows, its draws vary "
-            f"{' and '.join(parts)} as those rows (1 is right)")
-    ratios = [r for r in (check.row_to_row, check.pixel_to_pixel) if r is not None]
+    parts = " and ".join(f"{ratio:.2f}x as much {name}" for name, ratio in measured.items())
+    text = (f"draw check: continuing its own training rows, its draws vary {parts} as "
+            "those rows (1 is right)")
+    ratios = measured.values()
     if max(ratios) >= WARN:
         text += ("; expect completions noisier or streakier than the image (another "
                  "training seed may draw better)")
