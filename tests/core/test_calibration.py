@@ -29,11 +29,6 @@ LEVEL = 1 / 255
 
 
 @pytest.fixture(scope="module")
-def bricks():
-    return load_sample("brick_stack")
-
-
-@pytest.fixture(scope="module")
 def brick_model(bricks):
     return train(list(bricks[:3]), calibrate=True, **QUICK)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from napari_pixelrnn.core import RowLSTM, load_sample, train, train_steps
-from napari_pixelrnn.core.row_lstm.crops import CropSet
+from napari_pixelrnn.core.data import DataSpec
 from napari_pixelrnn.core.row_lstm.draw_check import (
     WARN,
     DrawCheck,
@@ -16,23 +16,15 @@ from napari_pixelrnn.core.row_lstm.draw_check import (
 )
 from napari_pixelrnn.core.training import TrainConfig
 
-QUICK = {"steps": 40, "hidden_size": 8, "crop": 16, "seed": 0}
+from .test_calibration import QUICK, brick_crops
 
 
-@pytest.fixture(scope="module")
-def bricks():
-    return load_sample("brick_stack")
-
-
-def untrained(bricks, prior="above"):
-    """A Row LSTM as built, its data settings taken from a model trained on the bricks,
-    and the crops that training made."""
-    spec = train(list(bricks[:3]), steps=1, hidden_size=8, crop=16, prior=prior).data
-    model = RowLSTM(channels=1, hidden_size=8, prior=prior)
-    model.data = spec
-    crops = CropSet(list(bricks[:3]), spec, crop=16, validation=0.1, flip=True,
-                    device=torch.device("cpu"))
-    return model.eval(), crops
+def untrained(bricks):
+    """A Row LSTM as built (centred on the value above, its spread the whole range), for
+    the bricks' uint8 values, and the crops training on slices 0-2 makes."""
+    model = RowLSTM(channels=1, hidden_size=8, prior="above")
+    model.data = DataSpec("uint8", 64, 1, False, 0.0, 255.0, None)
+    return model.eval(), brick_crops(bricks, model)
 
 
 def test_draws_of_noise_are_far_noisier_than_the_rows(bricks):
