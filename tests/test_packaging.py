@@ -36,6 +36,8 @@ def test_a_built_wheel_finds_its_manifest_widgets_and_samples(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "napari_pixelrnn/napari.yaml" in names
     assert "napari_pixelrnn/sample_data/horse.png" in names
+    assert {"napari_pixelrnn/pretrained/row_lstm_gray.pixelrnn",
+            "napari_pixelrnn/pretrained/row_lstm_rgb.pixelrnn"} <= set(names)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(target), str(wheel)], check=True, timeout=600)

@@ -542,6 +542,12 @@ def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
                        "improving (--patience)")
     assert err[-1] == ("kept the weights of step 1, the best on the validation rows "
                        "(2.5000 bits/dim)")
+    report = cli_progress.TrainingReport()  # fine-tuning never beat the pretrained start
+    report(progress(50, np.log(2) * 3.0, validation=2.9, best=0, steps=50))
+    report.finish()
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "kept the weights of step 0 (the pretrained weights), the best on the validation "
+        "rows")
     calibrated = RowLSTM(RowLSTMConfig(channels=3))
     calibrated.drift.copy_(torch.tensor([-0.52, 0.0, 0.25]) / 255)
     report = cli_progress.TrainingReport()

@@ -45,6 +45,21 @@ def test_the_form_round_trips_to_a_config(qtbot):
                 assert getattr(config, name) == expected, (arch, name)
 
 
+def test_the_pretrained_start_brings_its_own_learning_rate(qtbot):
+    form = ModelSettings()
+    form.pretrained.value = True
+    config = form.train_config(keep_rows=8, rgb=False)
+    assert config.pretrained and config.lr == TrainConfig(pretrained=True).resolved().lr
+    assert config.lr < TrainConfig().resolved().lr
+    form.architecture.value = "dense"  # greyed out there: not passed on
+    config = form.train_config(keep_rows=8, rgb=False)
+    assert not config.pretrained and config.lr == TrainConfig(architecture="dense").resolved().lr
+    form.architecture.value = "row-lstm"
+    assert form.lr.value == TrainConfig(pretrained=True).resolved().lr
+    form.pretrained.value = False
+    assert form.train_config(keep_rows=8, rgb=False).lr == TrainConfig().resolved().lr
+
+
 def test_the_forms_tooltips_are_the_cores_descriptions(qtbot):
     form = ModelSettings()
     for arch in ONLY_FOR:

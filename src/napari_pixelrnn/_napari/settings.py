@@ -11,7 +11,7 @@ from __future__ import annotations
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
 
 from ..core import CompletionConfig, TrainConfig, owner
-from ..core.config import ARCHITECTURE_DEFAULTS, INTENSITIES, ONLY_FOR
+from ..core.config import ARCHITECTURE_DEFAULTS, INTENSITIES, ONLY_FOR, PRETRAINED_LR
 from ..core.descriptions import COMPLETION_DESCRIPTIONS, DESCRIPTIONS
 from ..core.device import available_devices
 from .jobs import GUI_TORCH_THREADS
@@ -50,6 +50,7 @@ class ModelSettings:
     def __init__(self):
         self.architecture = _field(ComboBox, "architecture", "Architecture", choices=[
             ("Row LSTM (the paper)", "row-lstm"), ("dense (the lab note)", "dense")])
+        self.pretrained = _field(CheckBox, "pretrained", "Pretrained start")
         self.hidden_size = _field(SpinBox, "hidden_size", "Hidden size", min=1, max=8192)
         self.cell = _field(ComboBox, "cell", "Cell",
                            choices=[("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn")])
@@ -79,9 +80,10 @@ class ModelSettings:
                                       value=0.5, tooltip="On intensities scaled to [0, 1].")
         self.steps = _field(SpinBox, "steps", "Steps", min=1, max=1_000_000)
         self.basic = Container(widgets=[
-            self.architecture, self.hidden_size, self.cell, self.mode, self.context,
-            self.bidirectional, self.crop, self.validation, self.patience, self.values,
-            self.levels, self.components, self.binarize, self.threshold, self.steps])
+            self.architecture, self.pretrained, self.hidden_size, self.cell, self.mode,
+            self.context, self.bidirectional, self.crop, self.validation, self.patience,
+            self.values, self.levels, self.components, self.binarize, self.threshold,
+            self.steps])
 
         self.num_layers = _field(SpinBox, "num_layers", "Layers", min=1, max=16)
         self.dropout = _field(FloatSpinBox, "dropout", "Dropout", min=0.0, max=0.95, step=0.05)
@@ -105,6 +107,7 @@ class ModelSettings:
         self._architecture = DEFAULTS.architecture  # the one whose defaults the form shows
 
         self.architecture.changed.connect(self._on_architecture)
+        self.pretrained.changed.connect(self._on_pretrained)
         self.values.changed.connect(self._on_values)
         self.binarize.changed.connect(self._on_binarize)
         self.mode.changed.connect(self._sync_enabled)
@@ -121,6 +124,13 @@ class ModelSettings:
             getattr(self, name).value = value
         if self.values.value == INTENSITIES[old]:
             self.values.value = INTENSITIES[new]
+        self._on_pretrained()
+
+    def _on_pretrained(self, *_) -> None:
+        """Fine-tuning pretrained weights has its own default learning rate."""
+        arch = self.architecture.value
+        self.lr.value = (PRETRAINED_LR if arch == "row-lstm" and self.pretrained.value
+                         else ARCHITECTURE_DEFAULTS[arch]["lr"])
         self._sync_enabled()
 
     def _on_values(self, *_) -> None:
@@ -182,8 +192,8 @@ class ModelSettings:
 FORM_FIELDS = ("architecture", "steps", "lr", "hidden_size", "num_layers", "dropout",
                "weight_decay", "values", "levels", "components", "seed", "device",
                "batch_size", "cell", "mode", "context", "bidirectional", "batch_norm",
-               "within_row", "granularity", "kernel", "prior", "crop", "flip", "rotate",
-               "calibrate", "validation", "patience")
+               "within_row", "granularity", "kernel", "prior", "pretrained", "crop", "flip",
+               "rotate", "calibrate", "validation", "patience")
 GUI_ONLY = ("threshold",)  # read into binarize
 
 

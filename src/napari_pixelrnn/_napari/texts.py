@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..core import uniform_warning
 from ..core.row_lstm.calibration import offsets_text
 from ..core.row_lstm.draw_check import draw_check_text
+from ..core.row_lstm.pretrained import step_name
 from .jobs import Completed
 from .loss_plot import LOSS_UNITS
 
@@ -85,7 +86,7 @@ def validation_text(points, best_step: int | None) -> str:
     steps, losses = points
     if not len(steps):
         return ""
-    kept = f"; weights of step {best_step} kept" if best_step is not None else ""
+    kept = f"; weights of {step_name(best_step)} kept" if best_step is not None else ""
     return f", validation {losses[-1]:.4f} {LOSS_UNITS} (step {steps[-1]}{kept})"
 
 
@@ -99,7 +100,7 @@ def training_ended(model, info: dict, points, last, stopped: bool, validation: s
     if stopped:
         best = info.get("best_step")
         kept = ("the model trained so far is kept" if best is None else
-                f"the weights of step {best}, the best on the validation rows, are kept")
+                f"the weights of {step_name(best)}, the best on the validation rows, are kept")
         return (f"Stopped at step {steps[-1]}; {kept} (last loss {losses[-1]:.4f} "
                 f"{LOSS_UNITS}{validation}). {describe(model)}{learned}")
     early = last is not None and last.step < last.steps

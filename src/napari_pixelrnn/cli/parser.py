@@ -52,6 +52,7 @@ def _training_options() -> dict[str, dict]:
         "weight_decay": {"type": float},
         "kernel": {"type": int},
         "prior": {"choices": CHOICES["prior"]},
+        "pretrained": {"action": argparse.BooleanOptionalAction, "default": None},
         "crop": {"type": int},
         "flip": {"action": argparse.BooleanOptionalAction, "default": None},
         "rotate": {"action": argparse.BooleanOptionalAction, "default": None},
@@ -82,13 +83,14 @@ def _defaults() -> dict[str, str]:
     from dataclasses import asdict
 
     from ..core import TrainConfig
-    from ..core.config import ARCHITECTURE_DEFAULTS, INTENSITIES
+    from ..core.config import ARCHITECTURE_DEFAULTS, INTENSITIES, PRETRAINED_LR
 
     d = TrainConfig()
     per_architecture = {name: "default: " + ", ".join(
         f"{arch} {values[name]:g}" for arch, values in ARCHITECTURE_DEFAULTS.items())
         for name in ARCHITECTURE_DEFAULTS[d.architecture]}
     intensities = " or ".join(f"{kind} ({arch})" for arch, kind in INTENSITIES.items())
+    per_architecture["lr"] += f"; {PRETRAINED_LR:g} with --pretrained"
     return {name: f"default {value}" for name, value in asdict(d).items()} | per_architecture | {
         "keep_rows": "default: all rows", "architecture": "default %(default)s",
         "batch_norm": "default: on; this option turns it off",

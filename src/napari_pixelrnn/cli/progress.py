@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from ..core.row_lstm.pretrained import step_name
 from .processes import main_process
 
 
@@ -86,7 +87,7 @@ class TrainingReport:
         if self.validated is not None:
             v = self.validated
             extra += (f", validation {v.validation_bits_per_dim:.4f} bits/dim (step "
-                      f"{v.step}; best: step {v.best_step})")
+                      f"{v.step}; best: {step_name(v.best_step)})")
         self.bar(p.step, p.steps, extra)
 
     def stopped_at(self) -> str:
@@ -96,7 +97,7 @@ class TrainingReport:
         if self.best_step is not None:
             best = self.validations.get(self.best_step)
             score = f", {best:.4f} bits/dim" if best is not None else ""
-            text += (f" (kept the weights of step {self.best_step}, the best on the "
+            text += (f" (kept the weights of {step_name(self.best_step)}, the best on the "
                      f"validation rows{score})")
         return text
 
@@ -112,7 +113,7 @@ class TrainingReport:
         if self.best_step is not None:
             best = self.validations.get(self.best_step)
             score = f" ({best:.4f} bits/dim)" if best is not None else ""
-            sys.stderr.write(f"kept the weights of step {self.best_step}, the best on the "
+            sys.stderr.write(f"kept the weights of {step_name(self.best_step)}, the best on the "
                              f"validation rows{score}\n")
         from ..core.row_lstm.calibration import offsets_text
         from ..core.row_lstm.draw_check import draw_check_text

@@ -14,6 +14,8 @@ import numpy as np
 from .dense.model import CELLS, GRANULARITIES, MODES, WITHIN_ROW, ModelConfig
 from .errors import PixelRNNError, check_choice
 from .row_lstm import PRIORS, RowLSTMConfig
+from .row_lstm.pretrained import LR as PRETRAINED_LR
+from .row_lstm.pretrained import check_shape
 from .uncertainty import KINDS as UNCERTAINTY_KINDS
 from .values import VALUE_KINDS
 
@@ -33,8 +35,8 @@ ARCHITECTURE_DEFAULTS = {
 ONLY_FOR = {
     "dense": ("cell", "mode", "context", "bidirectional", "batch_norm", "within_row",
               "granularity"),
-    "row-lstm": ("kernel", "prior", "crop", "flip", "rotate", "calibrate", "validation",
-                 "patience"),
+    "row-lstm": ("kernel", "prior", "pretrained", "crop", "flip", "rotate", "calibrate",
+                 "validation", "patience"),
 }
 
 # The choices of the settings that have a fixed list (the front ends offer these).
@@ -116,6 +118,11 @@ class TrainConfig:
     # row-lstm, intensity values: what each value's distribution starts from, "edge" (a
     # lossless codec's guess from the neighbours; see row_lstm/edge_prior.py) or "above"
     prior: str = "edge"
+    # row-lstm: start from weights learned on other photographs (shipped; none of them a
+    # benchmark image) and fine-tune them on the kept rows at a tenth of the learning rate,
+    # keeping them if fine-tuning does not help the validation rows (see
+    # row_lstm/pretrained.py); grayscale and RGB images, the default Row LSTM shape
+    pretrained: bool = False
     crop: int = 32  # row-lstm: each sequence is a random crop x crop patch of the kept rows
     # row-lstm: also train on mirrored crops, as for most photographs and textures; turn
     # it off for images that are not mirror-symmetric (text, oriented structures)
@@ -171,7 +178,9 @@ class TrainConfig:
     def resolved(self) -> TrainConfig:
         """A copy with the architecture's defaults in place of None and the value model
         resolved (:func:`resolve_values`)."""
-        defaults = ARCHITECTURE_DEFAULTS[self.architecture]
+        defaults = dict(ARCHITECTURE_DEFAULTS[self.architecture])
+        if self.pretrained and self.architecture == "row-lstm":
+            defaults["lr"] = PRETRAINED_LR
         filled = {k: v for k, v in defaults.items() if getattr(self, k) is None}
         values, binarize = resolve_values(self.values, self.binarize, self.architecture)
         if not filled and (values, binarize) == (self.values, self.binarize):
@@ -248,6 +257,10 @@ def _check_row_lstm_settings(config: TrainConfig) -> None:
     if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
         raise PixelRNNError(f"patience must be a whole number >= 0 (0: never stop early), got "
                             f"{patience!r}.")
+    if not isinstance(config.pretrained, bool):
+        raise PixelRNNError(f"pretrained must be True or False, got {config.pretrained!r}.")
+    if config.pretrained:
+        check_shape(config.resolved())
 
 
 @dataclass(frozen=True)

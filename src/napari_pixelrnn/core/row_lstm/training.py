@@ -23,6 +23,7 @@ from .calibration import calibrate_drift
 from .crops import CropSet
 from .draw_check import check_draws
 from .model import RowLSTM
+from .pretrained import load_weights
 
 VALIDATE_EVERY = 50  # steps between validations: often enough to stop near the best
 WARM_UP = 50  # steps of linearly rising learning rate
@@ -32,6 +33,8 @@ def build(config, spec: DataSpec) -> RowLSTM:
     """A new Row LSTM for a resolved :class:`.training.TrainConfig`."""
     torch.manual_seed(config.seed)  # same seed, same initial weights
     model = RowLSTM(config.model_config(spec.input_size, spec.channels))
+    if config.pretrained:
+        model.load_state_dict(load_weights(spec.channels))
     model.data = spec
     return model
 
@@ -55,6 +58,8 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / WARM_UP) * (
         0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / config.steps))))
     best = _Best(config.patience)
+    if config.pretrained and crops.validates:  # where fine-tuning never helps: the start
+        best.update(0, _validate(model, crops), model)
     model.train()
     kept = False  # whether the model is one to keep: trained to the end, or stopped
     try:
