@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sections():
-    from . import generalization, gui, memory, quality, speed, unseen_images, variants
+    from . import generalization, gui, memory, pretrained, quality, speed, unseen_images, variants
 
     return [
         ("Generalization: dense against the Row LSTM", generalization.generalization),
@@ -22,6 +22,9 @@ def sections():
          generalization.opt_in_settings),
         ("Level calibration for textures (opt-in)", generalization.level_calibration),
         ("Ten images no setting was chosen on", unseen_images.unseen_images),
+        ("Pretrained start (opt-in): bundled images and textures",
+         pretrained.pretrained_bundled),
+        ("Pretrained start (opt-in): the ten unseen images", pretrained.pretrained_unseen),
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: time to quality", speed.training),
