@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-
 from napari_pixelrnn.core import evaluate, train
 
 from . import generalization
