@@ -524,8 +524,8 @@ def test_mean_writes_the_posterior_mean_of_the_samples(tmp_path, saved_model):
             "average, uint8)") in result.stdout
 
 
-def progress(step, loss, validation=None, best=None, steps=100):
-    return TrainProgress(step, steps, loss, None, validation, best)
+def progress(step, loss, validation=None, best=None, steps=100, best_bits=None):
+    return TrainProgress(step, steps, loss, None, validation, best, best_bits)
 
 
 def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
@@ -543,11 +543,14 @@ def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
     assert err[-1] == ("kept the weights of step 1, the best on the validation rows "
                        "(2.5000 bits/dim)")
     report = cli_progress.TrainingReport()  # fine-tuning never beat the pretrained start
-    report(progress(50, np.log(2) * 3.0, validation=2.9, best=0, steps=50))
+    report(progress(1, np.log(2) * 3.0, best=0, steps=50, best_bits=2.75))
+    report(progress(50, np.log(2) * 3.0, validation=2.9, best=0, steps=50, best_bits=2.75))
     report.finish()
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        "kept the weights of step 0 (the pretrained weights), the best on the validation "
-        "rows")
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith("1/50 loss 3.0000 bits/dim, validation 2.7500 bits/dim (step 0 "
+                           "(the pretrained weights))")
+    assert err[-1] == ("kept the weights of step 0 (the pretrained weights), the best on the "
+                       "validation rows (2.7500 bits/dim)")
     calibrated = RowLSTM(RowLSTMConfig(channels=3))
     calibrated.drift.copy_(torch.tensor([-0.52, 0.0, 0.25]) / 255)
     report = cli_progress.TrainingReport()

@@ -11,6 +11,7 @@ from napari_pixelrnn.core import complete as core_complete
 from napari_pixelrnn.core.config import ONLY_FOR
 from napari_pixelrnn.core.row_lstm import training as row_lstm_training
 from napari_pixelrnn.core.row_lstm.draw_check import draw_check_text
+from napari_pixelrnn.core.row_lstm.pretrained import step_name
 from napari_pixelrnn.core.training import ARCHITECTURE_DEFAULTS
 
 from .conftest import complete, tiny, train
@@ -126,6 +127,27 @@ def test_row_lstm_flow_with_the_validation_curve(open_widget, qtbot, notes, vali
     assert out.metadata["pixelrnn"]["training"]["architecture"] == "row-lstm"
     assert not notes.errors
 
+
+def test_a_pretrained_start_is_plotted_and_named_at_step_0(open_widget, qtbot, validate_often):
+    """The start is scored before the first step: the curve starts at step 0 with that
+    score, and the dock says whose weights are kept."""
+    viewer, widget = open_widget("camera")
+    s = widget.settings
+    tiny(widget, steps=3, architecture="row-lstm")
+    s.hidden_size.value = 32  # the pretrained shape
+    s.pretrained.value, s.lr.value = True, 1.0  # the steps are likely worse than the start
+    widget.keep_rows.value = 64
+    train(qtbot, widget)
+
+    updates = list(train_steps(viewer.layers["camera"].data,
+                               TrainConfig(**widget.model_info["training"])))
+    assert updates[0].best_step == 0
+    steps, validation = widget.loss_plot.validation_points()
+    np.testing.assert_array_equal(steps, [0, 3])
+    np.testing.assert_allclose(validation, [updates[0].best_bits_per_dim,
+                                            updates[-1].validation_bits_per_dim])
+    kept = step_name(updates[-1].best_step)
+    assert f"(step 3; weights of {kept} kept)" in widget.train_status.value
 
 def test_a_row_lstm_completes_a_layer_of_another_width(open_widget, qtbot, notes):
     viewer, widget = open_widget("brick_stack")

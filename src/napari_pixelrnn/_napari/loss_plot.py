@@ -63,6 +63,12 @@ class LossPlot(QWidget):
             self._validation_steps.append(step)
             self._validation_losses.append(validation)
 
+    def add_validation(self, step: int, validation: float) -> None:
+        """Record a validation loss measured before any training step (a pretrained
+        start's, at step 0)."""
+        self._validation_steps.append(step)
+        self._validation_losses.append(validation)
+
     def draw(self) -> None:
         """Show every recorded step."""
         self._curve.setData(self._steps, self._losses)

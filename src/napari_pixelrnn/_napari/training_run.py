@@ -89,6 +89,8 @@ class TrainingRun(QObject):
         self.info["steps_done"] = update.step  # also when stopped early
         if update.best_step is not None:
             self.info["best_step"] = update.best_step
+            if update.best_step == 0 and update.step == 1:  # a pretrained start's score
+                self.plot.add_validation(0, update.best_bits_per_dim)
         self.plot.add(update.step, update.loss_bits_per_dim, update.validation_bits_per_dim)
         self.redraw.request()
 

@@ -80,6 +80,8 @@ class TrainingReport:
         self.last = p
         if p.best_step is not None:
             self.best_step = p.best_step
+            # step 0 (a pretrained start) was scored before the first yield: say its score too
+            self.validations.setdefault(p.best_step, p.best_bits_per_dim)
         if p.validation_bits_per_dim is not None:
             self.validated = p
             self.validations[p.step] = p.validation_bits_per_dim
@@ -88,6 +90,9 @@ class TrainingReport:
             v = self.validated
             extra += (f", validation {v.validation_bits_per_dim:.4f} bits/dim (step "
                       f"{v.step}; best: {step_name(v.best_step)})")
+        elif self.best_step is not None:  # only the pretrained start is scored so far
+            extra += (f", validation {self.validations[self.best_step]:.4f} bits/dim "
+                      f"({step_name(self.best_step)})")
         self.bar(p.step, p.steps, extra)
 
     def stopped_at(self) -> str:

@@ -46,6 +46,8 @@ class TrainProgress:
     # it (None on the others, and without validation); the best weights are kept
     validation_bits_per_dim: float | None = None
     best_step: int | None = None  # the step whose weights are kept (best validation so far)
+    # and their validation bits per value: the only score of step 0, a pretrained start
+    best_bits_per_dim: float | None = None
 
     @property
     def loss_bits_per_dim(self) -> float:

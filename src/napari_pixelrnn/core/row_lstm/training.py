@@ -71,7 +71,8 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
                 if crops.validates and (step % VALIDATE_EVERY == 0 or step == config.steps):
                     validation = _validate(model, crops)
                     best.update(step, validation, model)
-                yield progress_type(step, config.steps, loss, model, validation, best.step)
+                yield progress_type(step, config.steps, loss, model, validation, best.step,
+                                    best.bits if best.step is not None else None)
                 if best.exhausted:
                     break
         kept = True
