@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sections():
-    from . import generalization, gui, memory, pretrained, quality, speed, unseen_images, variants
+    from . import (generalization, gui, memory, pretrained, quality, speed, temperature,
+                   unseen_images, variants)
 
     return [
         ("Generalization: dense against the Row LSTM", generalization.generalization),
@@ -25,6 +26,8 @@ def sections():
         ("Pretrained start (opt-in): bundled images and textures",
          pretrained.pretrained_bundled),
         ("Pretrained start (opt-in): the ten unseen images", pretrained.pretrained_unseen),
+        ("Draw temperature: bundled images and textures", temperature.temperature_bundled),
+        ("Draw temperature: the ten unseen images", temperature.temperature_unseen),
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: time to quality", speed.training),

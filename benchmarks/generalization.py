@@ -178,10 +178,11 @@ def opt_in_settings(quick: bool) -> tuple[str, list[str]]:
     return text, notes
 
 
-def draw_sets(model, image, keep, sets: int, draws: int = DRAWS):
+def draw_sets(model, image, keep, sets: int, draws: int = DRAWS, temperature: float = 1.0):
     """``sets`` sets of ``draws`` draws (seeds 0, 1, ...), and the median PSNR of their
     means on the masked rows."""
-    drawn = [complete(model, image, keep, samples=draws, seed=seed) for seed in range(sets)]
+    drawn = [complete(model, image, keep, samples=draws, seed=seed, temperature=temperature)
+             for seed in range(sets)]
     return float(np.median([psnr_ssim(image, d.mean(), keep)[0] for d in drawn])), drawn
 
 

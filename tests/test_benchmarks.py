@@ -24,7 +24,11 @@ def test_quick_benchmarks_write_every_table(tmp_path):
     for title in ("Generalization: dense against the Row LSTM",
                   "Opt-in settings for photographs: turned crops and dropout",
                   "Level calibration for textures (opt-in)",
-                  "Ten images no setting was chosen on", "Row LSTM sampler",
+                  "Ten images no setting was chosen on",
+                  "Pretrained start (opt-in): bundled images and textures",
+                  "Pretrained start (opt-in): the ten unseen images",
+                  "Draw temperature: bundled images and textures",
+                  "Draw temperature: the ten unseen images", "Row LSTM sampler",
                   "A busy neighbour",
                   "Sampler against its limits", "Training: time to quality",
                   "GUI responsiveness", "Peak memory", "Completion quality against peers",
@@ -41,6 +45,8 @@ def test_quick_benchmarks_write_every_table(tmp_path):
         assert variant in text
     from PIL import Image  # the picture grid: one row per image, six panels
 
-    for name in ("completions.png", "level_calibration.png", "unseen_images.png"):
+    for name in ("completions.png", "level_calibration.png", "unseen_images.png",
+                 "pretrained.png", "pretrained_unseen.png", "temperature.png",
+                 "temperature_unseen.png"):
         picture = Image.open(tmp_path / "images" / name)
         assert picture.width > 6 * 100 and picture.height > 100, name
