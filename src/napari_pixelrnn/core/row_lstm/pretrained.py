@@ -8,7 +8,8 @@ weights. The masked rows are still never trained on.
 
 The shipped files are Row LSTMs with the default shape (:data:`SHAPE`), one for grayscale
 and one for RGB images; ``python -m napari_pixelrnn.core.row_lstm.pretrained`` rebuilds
-them (about 15 minutes each on one core; it needs scikit-image).
+them (5-15 minutes each on one core; it needs scikit-image), bit for bit on the same
+machine, not across machines (float rounding; see the weights' README).
 """
 
 from __future__ import annotations
