@@ -69,6 +69,8 @@ class ModelSettings:
         self.flip = _field(CheckBox, "flip", "Mirrored crops")
         self.rotate = _field(CheckBox, "rotate", "Turned crops")
         self.calibrate = _field(CheckBox, "calibrate", "Level calibration")
+        self.input_noise = _field(FloatSpinBox, "input_noise", "Noise on rows read", min=0.0,
+                                  max=1.0, step=0.01)
         self.validation = _field(FloatSpinBox, "validation", "Validation share", min=0.0,
                                  max=0.5, step=0.05)
         self.patience = _field(SpinBox, "patience", "Patience", min=0, max=100_000)
@@ -101,7 +103,8 @@ class ModelSettings:
         self.granularity = _field(ComboBox, "granularity", "Step",
                                   choices=[("one row", "row"), ("one pixel", "pixel")])
         self.advanced = Container(widgets=[
-            self.kernel, self.prior, self.flip, self.rotate, self.calibrate, self.num_layers,
+            self.kernel, self.prior, self.flip, self.rotate, self.calibrate,
+            self.input_noise, self.num_layers,
             self.dropout, self.batch_norm, self.within_row, self.granularity, self.lr,
             self.weight_decay, self.batch_size, self.seed, self.device])
         self._architecture = DEFAULTS.architecture  # the one whose defaults the form shows
@@ -193,7 +196,7 @@ FORM_FIELDS = ("architecture", "steps", "lr", "hidden_size", "num_layers", "drop
                "weight_decay", "values", "levels", "components", "seed", "device",
                "batch_size", "cell", "mode", "context", "bidirectional", "batch_norm",
                "within_row", "granularity", "kernel", "prior", "pretrained", "crop", "flip",
-               "rotate", "calibrate", "validation", "patience")
+               "rotate", "calibrate", "input_noise", "validation", "patience")
 GUI_ONLY = ("threshold",)  # read into binarize
 
 

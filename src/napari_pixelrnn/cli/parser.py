@@ -57,6 +57,7 @@ def _training_options() -> dict[str, dict]:
         "flip": {"action": argparse.BooleanOptionalAction, "default": None},
         "rotate": {"action": argparse.BooleanOptionalAction, "default": None},
         "calibrate": {"action": argparse.BooleanOptionalAction, "default": None},
+        "input_noise": {"type": float, "metavar": "STD"},
         "validation": {"type": float, "metavar": "SHARE"},
         "patience": {"type": int},
         "cell": {"metavar": listed("cell")},

@@ -36,7 +36,7 @@ ONLY_FOR = {
     "dense": ("cell", "mode", "context", "bidirectional", "batch_norm", "within_row",
               "granularity"),
     "row-lstm": ("kernel", "prior", "pretrained", "crop", "flip", "rotate", "calibrate",
-                 "validation", "patience"),
+                 "input_noise", "validation", "patience"),
 }
 
 # The choices of the settings that have a fixed list (the front ends offer these).
@@ -136,6 +136,11 @@ class TrainConfig:
     # row_lstm/calibration.py); off by default: it kept the draws of textures level (the
     # bricks' brightened by 15 levels without it) but darkened the camera's
     calibrate: bool = False
+    # row-lstm: standard deviation of Gaussian noise added, while training, to the rows
+    # each row is predicted from (intensities in [0, 1]; the predicted row stays clean):
+    # drawing reads the model's own imperfect rows, and a model that has only read true
+    # rows can amplify its errors row after row; 0 = off (it costs bits/dim)
+    input_noise: float = 0.0
     # row-lstm: share of each image's kept rows (its last ones) held out to validate on,
     # for early stopping and the best weights; 0 = no validation
     validation: float = 0.1
@@ -257,6 +262,10 @@ def _check_row_lstm_settings(config: TrainConfig) -> None:
     if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
         raise PixelRNNError(f"patience must be a whole number >= 0 (0: never stop early), got "
                             f"{patience!r}.")
+    noise = config.input_noise
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise <= 1:
+        raise PixelRNNError(f"input_noise must be a standard deviation from 0 to 1 (on "
+                            f"intensities in [0, 1]; 0 = off), got {noise!r}.")
     if not isinstance(config.pretrained, bool):
         raise PixelRNNError(f"pretrained must be True or False, got {config.pretrained!r}.")
     if config.pretrained:

@@ -65,7 +65,8 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     try:
         with torch_threads(config.threads):
             for step in range(1, config.steps + 1):
-                loss = _step(model, crops.batch(config.batch_size, pick), optimizer)
+                loss = _step(model, crops.batch(config.batch_size, pick), optimizer,
+                             config.input_noise)
                 schedule.step()
                 validation = None
                 if crops.validates and (step % VALIDATE_EVERY == 0 or step == config.steps):
@@ -91,10 +92,12 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     return model
 
 
-def _step(model: RowLSTM, rows: torch.Tensor, optimizer) -> float:
+def _step(model: RowLSTM, rows: torch.Tensor, optimizer, input_noise: float = 0.0) -> float:
     optimizer.zero_grad(set_to_none=True)
-    targets = rows[:, 1:]
-    loss = model.value_model.nll(model(rows[:, :-1], targets), targets).mean()
+    targets, above = rows[:, 1:], rows[:, :-1]
+    if input_noise:  # only the rows read: each predicted row and its left values stay true
+        above = (above + input_noise * torch.randn_like(above)).clamp(0, 1)
+    loss = model.value_model.nll(model(above, targets), targets).mean()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
