@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sections():
-    from . import (generalization, gui, memory, pretrained, quality, speed, temperature,
-                   unseen_images, variants)
+    from . import (generalization, gui, input_noise, memory, pretrained, quality, speed,
+                   temperature, unseen_images, variants)
 
     return [
         ("Generalization: dense against the Row LSTM", generalization.generalization),
@@ -28,6 +28,10 @@ def sections():
         ("Pretrained start (opt-in): the ten unseen images", pretrained.pretrained_unseen),
         ("Draw temperature: bundled images and textures", temperature.temperature_bundled),
         ("Draw temperature: the ten unseen images", temperature.temperature_unseen),
+        ("Noisy rows read in training (opt-in): bundled images and textures",
+         input_noise.input_noise_bundled),
+        ("Noisy rows read in training (opt-in): the ten unseen images",
+         input_noise.input_noise_unseen),
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: time to quality", speed.training),

@@ -25,19 +25,24 @@ def _unseen(quick: bool):
         yield name, picture, picture, SIZE // 2
 
 
-def _compare(images, quick: bool, picture_name: str) -> tuple[str, list[str]]:
+def side_by_side(images, quick: bool, picture_name: str, opt_in: dict,
+                 labels: tuple[str, str], about: str) -> tuple[str, list[str]]:
+    """Each image trained twice (seed 0, kept rows only): with the defaults and with
+    ``opt_in``; bits/dim, the mean of the draws and a draw's variation side by side.
+    ``labels`` name the two; ``about`` says how they were trained."""
     rows, shown = [], []
     sets = 2 if quick else DRAW_SETS
+    base, other = labels
     for name, data, image, keep in images:
         codecs = codec_bits(image[keep:])
         true_rows, true_cols = variation(image, keep)
         scores, panels = [], []
-        for pretrained in (False, True):
+        for settings in ({}, opt_in):
             best = []
             started = time.perf_counter()
             model = train(data, keep_rows=None if data is not image else keep, seed=0,
-                          pretrained=pretrained, progress=lambda p: best.append(p.best_step),
-                          **({"steps": 20} if quick else {}))
+                          progress=lambda p: best.append(p.best_step),
+                          **settings, **({"steps": 20} if quick else {}))
             train_s = time.perf_counter() - started
             bits = evaluate(model, image, keep)["teacher_forced_bits_per_dim_256"]
             psnr, drawn = draw_sets(model, image, keep, sets)
@@ -53,29 +58,33 @@ def _compare(images, quick: bool, picture_name: str) -> tuple[str, list[str]]:
         shown.append((name, image, keep, panels))
     path = generalization.PICTURE.with_name(picture_name)
     save_picture(shown, path, ["original", "masked", "draw", f"mean of {DRAWS}",
-                               "pretrained: draw", f"pretrained: mean of {DRAWS}"])
-    text = table(["image", "WebP lossless", "JPEG XL lossless", "bits/dim, scratch",
-                  "bits/dim, pretrained", "difference", f"mean of {DRAWS} dB, scratch",
-                  f"mean of {DRAWS} dB, pretrained", "draw's variation, scratch",
-                  "draw's variation, pretrained", "kept step, scratch",
-                  "kept step, pretrained", "train s, scratch", "train s, pretrained"], rows)
+                               f"{other}: draw", f"{other}: mean of {DRAWS}"])
+    text = table(["image", "WebP lossless", "JPEG XL lossless", f"bits/dim, {base}",
+                  f"bits/dim, {other}", "difference", f"mean of {DRAWS} dB, {base}",
+                  f"mean of {DRAWS} dB, {other}", f"draw's variation, {base}",
+                  f"draw's variation, {other}", f"kept step, {base}",
+                  f"kept step, {other}", f"train s, {base}", f"train s, {other}"], rows)
     notes = [
-        ("Row LSTM with its defaults, seed 0, trained on the kept rows only (scratch) or "
-         "starting from the shipped weights and fine-tuned on them at a tenth of the "
-         "learning rate (pretrained); scored on the masked rows, teacher-forced, 8-bit "
-         f"scale. Mean of {DRAWS} draws: PSNR on the masked rows, the median over {sets} "
-         f"sets (seeds 0-{sets - 1}). Draw's variation: row to row, pixel to pixel, of one "
-         "draw (seed 0) against the truth's (1 is right). Kept step: the one whose weights "
-         "the validation rows chose; 0 is the pretrained start itself."),
+        (f"Row LSTM, seed 0, trained on the kept rows only: {about}; scored on the masked "
+         f"rows, teacher-forced, 8-bit scale. Mean of {DRAWS} draws: PSNR on the masked "
+         f"rows, the median over {sets} sets (seeds 0-{sets - 1}). Draw's variation: row "
+         "to row, pixel to pixel, of one draw (seed 0) against the truth's (1 is right). "
+         "Kept step: the one whose weights the validation rows chose"
+         + ("; 0 is the pretrained start itself." if "pretrained" in opt_in else ".")),
         (f"Picture: images/{path.name} beside this file: original | masked | draw | mean "
-         f"of {DRAWS} | the same from the pretrained start (draw seed 0)."),
+         f"of {DRAWS} | the same {other} (draw seed 0)."),
     ]
     return text, notes
 
 
+PRETRAINED = ({"pretrained": True}, ("scratch", "pretrained"),
+              "with its defaults (scratch) or starting from the shipped weights and "
+              "fine-tuned on them at a tenth of the learning rate (pretrained)")
+
+
 def pretrained_bundled(quick: bool) -> tuple[str, list[str]]:
-    return _compare(generalization.cases(quick), quick, "pretrained.png")
+    return side_by_side(generalization.cases(quick), quick, "pretrained.png", *PRETRAINED)
 
 
 def pretrained_unseen(quick: bool) -> tuple[str, list[str]]:
-    return _compare(_unseen(quick), quick, "pretrained_unseen.png")
+    return side_by_side(_unseen(quick), quick, "pretrained_unseen.png", *PRETRAINED)
