@@ -28,7 +28,10 @@ def test_quick_benchmarks_write_every_table(tmp_path):
                   "Pretrained start (opt-in): bundled images and textures",
                   "Pretrained start (opt-in): the ten unseen images",
                   "Draw temperature: bundled images and textures",
-                  "Draw temperature: the ten unseen images", "Row LSTM sampler",
+                  "Draw temperature: the ten unseen images",
+                  "Noisy rows read in training (opt-in): bundled images and textures",
+                  "Noisy rows read in training (opt-in): the ten unseen images",
+                  "Row LSTM sampler",
                   "A busy neighbour",
                   "Sampler against its limits", "Training: time to quality",
                   "GUI responsiveness", "Peak memory", "Completion quality against peers",
@@ -47,6 +50,6 @@ def test_quick_benchmarks_write_every_table(tmp_path):
 
     for name in ("completions.png", "level_calibration.png", "unseen_images.png",
                  "pretrained.png", "pretrained_unseen.png", "temperature.png",
-                 "temperature_unseen.png"):
+                 "temperature_unseen.png", "input_noise.png", "input_noise_unseen.png"):
         picture = Image.open(tmp_path / "images" / name)
         assert picture.width > 6 * 100 and picture.height > 100, name
