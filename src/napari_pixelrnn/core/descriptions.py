@@ -69,8 +69,10 @@ DESCRIPTIONS = {
     "input_noise": "while training, add Gaussian noise of this standard deviation "
                    "(intensities in [0, 1]) to the rows each row is predicted from, so "
                    "that drawing, which reads the model's own rows, does not amplify its "
-                   "errors; 0 = off. At 0.01 it kept draws from running away on images "
-                   "where they did, and cost bits/dim (docs/benchmarks.md)",
+                   "errors; 0 = off. At 0.01 it turned several images' streaky draws into "
+                   "texture and stopped a runaway, but cost bits/dim on 11 of 15 images "
+                   "(up to 0.27) and the mean was as often worse as better "
+                   "(docs/benchmarks.md)",
     "validation": "share of each image's kept rows (its last ones) held out to validate on: "
                   "training keeps the best weights and stops early when they stop "
                   "improving; 0 = no validation",
