@@ -4,8 +4,8 @@ A Row LSTM draws each row from its own previous draws; a model whose draws are a
 too varied feeds that back and the next rows vary more (in "Pretrained start", a draw
 varies 1.3-10x as much as the truth, row to row or pixel to pixel, on 14 of 15 images,
 from scratch and pretrained alike). Drawing at a lower temperature narrows every value's
-distribution. Same models, same images as "Pretrained start"
-(seed 0, kept rows only), each drawn at each temperature; the draws are then no longer
+distribution. Same settings, same images as "Pretrained start"
+(seed 0, kept rows only), each model drawn at each temperature; the draws are then no longer
 samples of the model, so their mean is no longer its posterior mean.
 """
 

@@ -149,6 +149,7 @@ def test_a_pretrained_start_is_plotted_and_named_at_step_0(open_widget, qtbot, v
     kept = step_name(updates[-1].best_step)
     assert f"(step 3; weights of {kept} kept)" in widget.train_status.value
 
+
 def test_a_row_lstm_completes_a_layer_of_another_width(open_widget, qtbot, notes):
     viewer, widget = open_widget("brick_stack")
     tiny(widget, steps=2, architecture="row-lstm")

@@ -92,7 +92,7 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     return model
 
 
-def _step(model: RowLSTM, rows: torch.Tensor, optimizer, input_noise: float = 0.0) -> float:
+def _step(model: RowLSTM, rows: torch.Tensor, optimizer, input_noise: float) -> float:
     optimizer.zero_grad(set_to_none=True)
     targets, above = rows[:, 1:], rows[:, :-1]
     if input_noise:  # only the rows read: each predicted row and its left values stay true
