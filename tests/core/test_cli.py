@@ -85,6 +85,10 @@ def test_train_then_complete_with_the_saved_model(tmp_path):
     done = run("complete", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.tif"),
                "--keep-rows", "16", "--model", str(tmp_path / "m.pixelrnn"), "--scores")
     assert done.returncode == 0, done.stderr
+    # the file says how its model was trained
+    assert done.stdout.splitlines()[0] == (
+        f"loaded {tmp_path / 'm.pixelrnn'}. Trained on the 16 rows above the cut, seed 0, 5 "
+        "of 5 steps; not the defaults: binarize True, hidden_size 16, values binary.")
     out = tifffile.imread(tmp_path / "out.tif")
     assert out.shape == image.shape and np.array_equal(out[:16], image[:16])
     scores = evaluate(load_model(tmp_path / "m.pixelrnn"), image, 16)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_pixelrnn.core.provenance import describe_training
+
 from .conftest import complete, train
 
 
@@ -32,10 +34,15 @@ def test_save_and_load_through_the_buttons(open_widget, qtbot, notes, tmp_path):
     fresh.load_button.native.click()
     assert fresh.model is not None and fresh.model_info == {"checkpoint": str(saved)}
     assert fresh.train_status.value.startswith("Loaded bricks.pixelrnn.")
+    # and how it was trained: the file says so
+    said = describe_training(widget.model.provenance)
+    assert said.startswith("Trained on the 40 rows above the cut, seed 0, 8 of 8 steps")
+    assert fresh.train_status.value.endswith(f"px wide. {said}")
     assert not notes.infos
     out = complete(qtbot, fresh)
     np.testing.assert_array_equal(out.data, first)  # same weights, same completion
     assert out.metadata["pixelrnn"]["checkpoint"] == str(saved)
+    assert out.metadata["pixelrnn"]["provenance"] == widget.model.provenance
     assert not notes.errors
 
 

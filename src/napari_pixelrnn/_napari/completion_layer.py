@@ -3,6 +3,7 @@ samples' uncertainty and posterior mean."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 
 import numpy as np
@@ -36,6 +37,8 @@ class CompletionLayer:
                                          "keep_rows": keep_rows},
             "slices": "current" if index else "all", "slice_index": list(index) or None,
             "model": asdict(model.config), "data": model.data.to_dict(),
+            # how the model was trained (None for files from before it was saved)
+            "provenance": copy.deepcopy(model.provenance),
             **model_info, "finished": False,
         }}
         kwargs = {} if rgb else {"colormap": source_layer.colormap}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core import uniform_warning
+from ..core.provenance import NOT_RECORDED, describe_training
 from ..core.row_lstm.calibration import offsets_text
 from ..core.row_lstm.draw_check import draw_check_text
 from ..core.row_lstm.pretrained import step_name
@@ -37,6 +38,12 @@ def describe(model) -> str:
     step = ", one pixel per step" if c.granularity == "pixel" else ""
     return (f"Model: dense {c.cell.upper()} {c.hidden_size}x{c.num_layers}, {c.mode}, "
             f"{values}{order}{step}, images {spec.width} px wide.")
+
+
+def describe_loaded(model, name: str) -> str:
+    """A model read from a file: what it is, and how it was trained if the file says."""
+    trained = describe_training(model.provenance) or NOT_RECORDED
+    return f"Loaded {name}. {describe(model)} {trained}"
 
 
 def describe_completion(result: Completed, train_on: str | None) -> str:

@@ -235,7 +235,7 @@ class PixelRNNWidget(QWidget):
             return False
         self.model, self.model_info = model, {"checkpoint": str(path)}
         self.loss_plot.reset()
-        self.train_status.value = f"Loaded {Path(path).name}. {texts.describe(model)}"
+        self.train_status.value = texts.describe_loaded(model, Path(path).name)
         return True
 
     # -- helpers -------------------------------------------------------------------------

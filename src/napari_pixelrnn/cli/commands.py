@@ -75,6 +75,7 @@ def cmd_train(args) -> int:
 def cmd_complete(args) -> int:
     from ..core import load_model
     from ..core.io import read_image
+    from ..core.provenance import NOT_RECORDED, describe_training
 
     _check_complete_outputs(args)
     image = read_image(args.image)
@@ -83,6 +84,9 @@ def cmd_complete(args) -> int:
                                   "default (--train-on-all-rows for every row)")
     if args.model:
         model = load_model(args.model)
+        if main_process():  # what the file says of its training
+            said = describe_training(model.provenance) or NOT_RECORDED
+            print(f"loaded {args.model}. {said}", flush=True)
     else:
         if args.train_on_all_rows and main_process():
             print(f"training on all rows, the {_height(image, args) - args.keep_rows} it "

@@ -17,6 +17,7 @@ from safetensors.torch import save as save_tensors
 from .data import DataSpec
 from .dense.model import GenModel, ModelConfig, neutral_marginal
 from .errors import CheckpointError, PixelRNNError
+from .provenance import checked
 from .row_lstm import RowLSTM, RowLSTMConfig
 
 FORMAT = "napari-pixelrnn"
@@ -47,6 +48,8 @@ def save_model(model: GenModel | RowLSTM, path) -> Path:
         "model": json.dumps(asdict(model.config)),
         "data": json.dumps(model.data.to_dict()),
     }
+    if model.provenance is not None:  # optional: older readers ignore it, no new format
+        metadata["training"] = json.dumps(model.provenance)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     payload = save_tensors(tensors, metadata=metadata)
     # Write beside the target, then rename: a crash never leaves a half-written checkpoint.
@@ -169,7 +172,16 @@ def load_model(path) -> GenModel | RowLSTM:
         raise CheckpointError(f"{name}: the weights do not match the model settings.")
     model.load_state_dict(tensors)
     model.data = spec
+    model.provenance = _provenance(metadata.get("training"))
     return model.eval()
+
+
+def _provenance(text) -> dict | None:
+    """How the model was trained, if the file says (files before it: None)."""
+    try:
+        return checked(json.loads(text))
+    except (TypeError, ValueError):
+        return None
 
 
 def _shapes_match(family, config, tensors: dict[str, torch.Tensor]) -> bool:

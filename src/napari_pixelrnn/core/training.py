@@ -31,6 +31,7 @@ from .device import resolve_device, torch_threads
 from .distributed import all_sum, data_parallel, join, local_device
 from .errors import PixelRNNError
 from .generators import run_to_end
+from .provenance import finish, provenance
 from .row_lstm.training import row_lstm_steps
 
 
@@ -71,6 +72,7 @@ def train_steps(images, config: TrainConfig | None = None
     torch.manual_seed(config.seed)  # same seed, same initial weights
     model = GenModel.from_config(config.model_config(spec.input_size, spec.channels))
     model.data = spec
+    model.provenance = provenance(config)
     groups = by_height(images, rgb)
     check_memory([group_shape(model, group, rgb) for group in groups], model, config)
     groups = [sequences(model, group) for group in groups]
@@ -94,8 +96,10 @@ def train_steps(images, config: TrainConfig | None = None
     model.train()
     try:
         with torch_threads(config.threads):
-            yield from _optimize(model, forward, groups, pick, config, optimizer, schedule,
-                                 group)
+            for progress in _optimize(model, forward, groups, pick, config, optimizer,
+                                      schedule, group):
+                finish(model.provenance, progress.step)
+                yield progress
     finally:
         model.eval()  # stopped or finished, the model is ready to generate
     return model

@@ -174,6 +174,7 @@ class GenModel(HasValueModel, nn.Module):
                             granularity, components)
         self.config = c
         self.data = None  # set by training or loading: how images map to rows
+        self.provenance = None  # how it was trained (see ..provenance); None: not known
         params = self.value_model.params
         self.encoder = nn.Linear(c.input_size, c.hidden_size)
         self.norm = CausalBatchNorm(c.hidden_size) if c.batch_norm else nn.Identity()

@@ -159,6 +159,7 @@ class RowLSTM(HasValueModel, nn.Module):
         # how its draws of its training rows vary against them, measured after training
         # (see .draw_check); not saved with the model
         self.draw_check = None
+        self.provenance = None  # how it was trained (see ..provenance); None: not known
         # start from the value model's neutral guess (the prior's, or mid-grey and
         # broad), not from large random parameters
         start_near_zero(self.row_net.out)

@@ -18,6 +18,7 @@ from ..device import resolve_device, torch_threads
 from ..distributed import launched
 from ..errors import PixelRNNError
 from ..memory import FLOAT, check_fits
+from ..provenance import finish, provenance
 from ..row_net import FEATURES
 from .calibration import calibrate_drift
 from .crops import CropSet
@@ -36,6 +37,7 @@ def build(config, spec: DataSpec) -> RowLSTM:
     if config.pretrained:
         model.load_state_dict(load_weights(spec.channels))
     model.data = spec
+    model.provenance = provenance(config)
     return model
 
 
@@ -62,6 +64,7 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
         best.update(0, _validate(model, crops), model)
     model.train()
     kept = False  # whether the model is one to keep: trained to the end, or stopped
+    step = 0
     try:
         with torch_threads(config.threads):
             for step in range(1, config.steps + 1):
@@ -82,6 +85,7 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
         raise
     finally:
         best.restore(model)  # finished, stopped early or closed: the best weights
+        finish(model.provenance, step, best.step, best.bits)
         model.eval()
         if kept:
             with torch_threads(config.threads):
