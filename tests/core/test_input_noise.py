@@ -25,7 +25,7 @@ def test_noise_reaches_the_rows_read_and_never_the_rows_predicted(monkeypatch, n
     model = RowLSTM(RowLSTMConfig(hidden_size=8, channels=1))
     rows = torch.rand(4, 16, 16) * 0.8 + 0.1  # away from 0 and 1: no clipping
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
-    training._step(model, rows, optimizer, noise)
+    training._step(model, rows, optimizer, noise, 0.0)
     read, predicted = seen[0]
     assert torch.equal(predicted, rows[:, 1:])  # the targets and their left values: true
     difference = read - rows[:, :-1]

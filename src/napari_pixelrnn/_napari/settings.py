@@ -71,6 +71,8 @@ class ModelSettings:
         self.calibrate = _field(CheckBox, "calibrate", "Level calibration")
         self.input_noise = _field(FloatSpinBox, "input_noise", "Noise on rows read", min=0.0,
                                   max=1.0, step=0.01)
+        self.own_rows = _field(FloatSpinBox, "own_rows", "Own draws read", min=0.0, max=1.0,
+                               step=0.1)
         self.validation = _field(FloatSpinBox, "validation", "Validation share", min=0.0,
                                  max=0.5, step=0.05)
         self.patience = _field(SpinBox, "patience", "Patience", min=0, max=100_000)
@@ -104,7 +106,7 @@ class ModelSettings:
                                   choices=[("one row", "row"), ("one pixel", "pixel")])
         self.advanced = Container(widgets=[
             self.kernel, self.prior, self.flip, self.rotate, self.calibrate,
-            self.input_noise, self.num_layers,
+            self.input_noise, self.own_rows, self.num_layers,
             self.dropout, self.batch_norm, self.within_row, self.granularity, self.lr,
             self.weight_decay, self.batch_size, self.seed, self.device])
         self._architecture = DEFAULTS.architecture  # the one whose defaults the form shows
@@ -196,7 +198,7 @@ FORM_FIELDS = ("architecture", "steps", "lr", "hidden_size", "num_layers", "drop
                "weight_decay", "values", "levels", "components", "seed", "device",
                "batch_size", "cell", "mode", "context", "bidirectional", "batch_norm",
                "within_row", "granularity", "kernel", "prior", "pretrained", "crop", "flip",
-               "rotate", "calibrate", "input_noise", "validation", "patience")
+               "rotate", "calibrate", "input_noise", "own_rows", "validation", "patience")
 GUI_ONLY = ("threshold",)  # read into binarize
 
 

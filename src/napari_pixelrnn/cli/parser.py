@@ -58,6 +58,7 @@ def _training_options() -> dict[str, dict]:
         "rotate": {"action": argparse.BooleanOptionalAction, "default": None},
         "calibrate": {"action": argparse.BooleanOptionalAction, "default": None},
         "input_noise": {"type": float, "metavar": "STD"},
+        "own_rows": {"type": float, "metavar": "SHARE"},
         "validation": {"type": float, "metavar": "SHARE"},
         "patience": {"type": int},
         "cell": {"metavar": listed("cell")},

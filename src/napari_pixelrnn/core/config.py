@@ -36,7 +36,7 @@ ONLY_FOR = {
     "dense": ("cell", "mode", "context", "bidirectional", "batch_norm", "within_row",
               "granularity"),
     "row-lstm": ("kernel", "prior", "pretrained", "crop", "flip", "rotate", "calibrate",
-                 "input_noise", "validation", "patience"),
+                 "input_noise", "own_rows", "validation", "patience"),
 }
 
 # The choices of the settings that have a fixed list (the front ends offer these).
@@ -141,6 +141,11 @@ class TrainConfig:
     # drawing reads the model's own imperfect rows, and a model that has only read true
     # rows can amplify its errors row after row; 0 = off (it costs bits/dim)
     input_noise: float = 0.0
+    # row-lstm: share of the rows read, while training, that are the model's own draws
+    # of them (each drawn from the true rows above it: scheduled sampling, in parallel)
+    # instead of the true rows: a model that has only read true rows can take its own
+    # draws' errors for structure; 0 = off (each step then costs a second forward pass)
+    own_rows: float = 0.0
     # row-lstm: share of each image's kept rows (its last ones) held out to validate on,
     # for early stopping and the best weights; 0 = no validation
     validation: float = 0.1
@@ -266,6 +271,10 @@ def _check_row_lstm_settings(config: TrainConfig) -> None:
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise <= 1:
         raise PixelRNNError(f"input_noise must be a standard deviation from 0 to 1 (on "
                             f"intensities in [0, 1]; 0 = off), got {noise!r}.")
+    own = config.own_rows
+    if isinstance(own, bool) or not isinstance(own, (int, float)) or not 0 <= own <= 1:
+        raise PixelRNNError(f"own_rows must be a share of the rows read from 0 to 1 (0 = "
+                            f"off), got {own!r}.")
     if not isinstance(config.pretrained, bool):
         raise PixelRNNError(f"pretrained must be True or False, got {config.pretrained!r}.")
     if config.pretrained:

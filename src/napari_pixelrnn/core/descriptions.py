@@ -73,6 +73,10 @@ DESCRIPTIONS = {
                    "texture and stopped a runaway, but cost bits/dim on 11 of 15 images "
                    "(up to 0.27) and the mean was as often worse as better "
                    "(docs/benchmarks.md)",
+    "own_rows": "while training, read this share of the rows as the model's own draws of "
+                "them (each drawn from the true rows above it) instead of the true rows, so "
+                "that drawing, which reads the model's own rows, does not take its errors "
+                "for structure; 0 = off; each step costs a second pass",
     "validation": "share of each image's kept rows (its last ones) held out to validate on: "
                   "training keeps the best weights and stops early when they stop "
                   "improving; 0 = no validation",

@@ -69,7 +69,7 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
         with torch_threads(config.threads):
             for step in range(1, config.steps + 1):
                 loss = _step(model, crops.batch(config.batch_size, pick), optimizer,
-                             config.input_noise)
+                             config.input_noise, config.own_rows)
                 schedule.step()
                 validation = None
                 if crops.validates and (step % VALIDATE_EVERY == 0 or step == config.steps):
@@ -96,16 +96,33 @@ def row_lstm_steps(images: list[np.ndarray], spec: DataSpec, config, progress_ty
     return model
 
 
-def _step(model: RowLSTM, rows: torch.Tensor, optimizer, input_noise: float) -> float:
+def _step(model: RowLSTM, rows: torch.Tensor, optimizer, input_noise: float,
+          own_rows: float) -> float:
     optimizer.zero_grad(set_to_none=True)
     targets, above = rows[:, 1:], rows[:, :-1]
-    if input_noise:  # only the rows read: each predicted row and its left values stay true
+    if own_rows:  # only the rows read: each predicted row and its left values stay true
+        above = _with_own_draws(model, above, targets, own_rows)
+    if input_noise:
         above = (above + input_noise * torch.randn_like(above)).clamp(0, 1)
     loss = model.value_model.nll(model(above, targets), targets).mean()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     return float(loss.detach())
+
+
+def _with_own_draws(model: RowLSTM, above: torch.Tensor, targets: torch.Tensor,
+                    share: float) -> torch.Tensor:
+    """``above`` with a random ``share`` of its rows (never the first, which nothing
+    predicts) replaced by the model's draws of them, each drawn from the true rows above
+    it and its true left values: the errors drawing makes, one row deep, in one batched
+    pass (parallel scheduled sampling; no gradient flows through the draws)."""
+    values = model.value_model
+    with torch.no_grad():
+        drawn = values.draw(model(above, targets), values.noise(targets.shape, 1.0, None, targets))
+    # drawn[:, t] is a draw of targets[:, t] = above[:, t + 1]
+    swap = torch.rand(above.shape[0], above.shape[1] - 1, 1, device=above.device) < share
+    return torch.cat([above[:, :1], torch.where(swap, drawn[:, :-1], above[:, 1:])], 1)
 
 
 def _validate(model: RowLSTM, crops: CropSet) -> float:
