@@ -31,6 +31,8 @@ def test_quick_benchmarks_write_every_table(tmp_path):
                   "Draw temperature: the ten unseen images",
                   "Noisy rows read in training (opt-in): bundled images and textures",
                   "Noisy rows read in training (opt-in): the ten unseen images",
+                  "Own draws read in training (opt-in): bundled images and textures",
+                  "Own draws read in training (opt-in): the ten unseen images",
                   "Row LSTM sampler",
                   "A busy neighbour",
                   "Sampler against its limits", "Training: time to quality",
@@ -50,6 +52,7 @@ def test_quick_benchmarks_write_every_table(tmp_path):
 
     for name in ("completions.png", "level_calibration.png", "unseen_images.png",
                  "pretrained.png", "pretrained_unseen.png", "temperature.png",
-                 "temperature_unseen.png", "input_noise.png", "input_noise_unseen.png"):
+                 "temperature_unseen.png", "input_noise.png", "input_noise_unseen.png",
+                 "own_rows.png", "own_rows_unseen.png"):
         picture = Image.open(tmp_path / "images" / name)
         assert picture.width > 6 * 100 and picture.height > 100, name

@@ -21,6 +21,7 @@ from napari_pixelrnn.cli import running
 from napari_pixelrnn.core import (
     RowLSTM,
     RowLSTMConfig,
+    TrainConfig,
     TrainProgress,
     complete,
     evaluate,
@@ -573,6 +574,14 @@ def test_the_progress_line_shows_both_losses_in_bits_per_dim(capsys):
     report.finish()
     err = capsys.readouterr().err.splitlines()
     assert err == ["training [" + "#" * 30 + "] 100/100 loss 0.5000 bits/dim"]
+
+
+def test_the_progress_line_says_when_the_training_loss_is_on_altered_rows(capsys):
+    report = cli_progress.TrainingReport(TrainConfig(own_rows=0.5).altered_rows())
+    report(progress(1, np.log(2) * 3.0, validation=2.5, best=1))
+    assert capsys.readouterr().err.endswith(
+        "1/100 loss (rows read: own draws) 3.0000 bits/dim, validation 2.5000 bits/dim "
+        "(step 1; best: step 1)\n")
 
 
 def test_the_progress_line_of_a_real_run(tmp_path, monkeypatch, capsys):

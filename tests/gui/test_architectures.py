@@ -150,6 +150,24 @@ def test_a_pretrained_start_is_plotted_and_named_at_step_0(open_widget, qtbot, v
     assert f"(step 3; weights of {kept} kept)" in widget.train_status.value
 
 
+def test_a_training_curve_on_altered_rows_read_says_so(open_widget, qtbot):
+    """With noise or its own draws in the rows read, the training loss is not on true
+    rows (unlike the validation's): the curve's name says so, and only for that run."""
+    viewer, widget = open_widget("brick_stack")
+    s = widget.settings
+    tiny(widget, steps=3, architecture="row-lstm")
+    widget.keep_rows.value = 40
+    plot = widget.loss_plot
+    legend = plot._plot.getPlotItem().legend
+    for noise, own, name in ((0.01, 0.5, "training (rows read: own draws and noise)"),
+                             (0.0, 0.0, "training")):
+        s.input_noise.value, s.own_rows.value = noise, own
+        train(qtbot, widget)
+        assert widget.model.provenance["settings"]["own_rows"] == own
+        assert set(plot.curves()) == {name, "validation"}
+        assert legend.getLabel(plot._curve).text == name
+
+
 def test_a_row_lstm_completes_a_layer_of_another_width(open_widget, qtbot, notes):
     viewer, widget = open_widget("brick_stack")
     tiny(widget, steps=2, architecture="row-lstm")

@@ -47,7 +47,12 @@ class LossPlot(QWidget):
         self._validation_steps: list[int] = []
         self._validation_losses: list[float] = []
 
-    def reset(self) -> None:
+    def reset(self, altered_rows: str | None = None) -> None:
+        """Clear the plot for a new run; ``altered_rows``: how that run alters the rows
+        it reads (see TrainConfig.altered_rows), said in the training curve's name."""
+        name = "training" if altered_rows is None else f"training (rows read: {altered_rows})"
+        self._curve.opts["name"] = name
+        self._plot.getPlotItem().legend.getLabel(self._curve).setText(name)
         for points in (self._steps, self._losses, self._validation_steps,
                        self._validation_losses):
             points.clear()

@@ -63,7 +63,7 @@ class TrainingRun(QObject):
         self.info = {"training": asdict(config), "trained_on_layer": names[0],
                      "trained_on_layers": names,
                      "train_on": "rows above the cut" if above else "whole image"}
-        self.plot.reset()
+        self.plot.reset(config.altered_rows())
         job = start_job(training, images, config, connect={
             "yielded": self._on_step, "returned": self._on_returned,
             "errored": self.errored, "finished": self._on_finished})

@@ -69,8 +69,10 @@ class TrainingReport:
     """The training progress line, every number with its unit: the step's loss and, when
     the core measured it, the validation loss (shown until the next measurement)."""
 
-    def __init__(self):
+    def __init__(self, altered_rows: str | None = None):
         self.bar = progress("training")
+        # the training loss is on rows read with these alterations (None: true rows)
+        self.loss_name = "loss" if altered_rows is None else f"loss (rows read: {altered_rows})"
         self.last = None  # the latest TrainProgress
         self.validated = None  # the latest one that measured the validation rows
         self.validations: dict[int, float] = {}  # step -> validation bits/dim
@@ -85,7 +87,7 @@ class TrainingReport:
         if p.validation_bits_per_dim is not None:
             self.validated = p
             self.validations[p.step] = p.validation_bits_per_dim
-        extra = f"loss {p.loss_bits_per_dim:.4f} bits/dim"
+        extra = f"{self.loss_name} {p.loss_bits_per_dim:.4f} bits/dim"
         if self.validated is not None:
             v = self.validated
             extra += (f", validation {v.validation_bits_per_dim:.4f} bits/dim (step "

@@ -78,7 +78,7 @@ def train(args, images, keep_rows: int | None, architecture: str | None = None,
     settings = _training_settings(args, architecture) | overrides
     if settings.get("seed") is None:
         settings["seed"] = TrainConfig().seed
-    report = TrainingReport()
+    report = TrainingReport(TrainConfig.from_settings(**settings).altered_rows())
     try:
         model = train(images, keep_rows=keep_rows, progress=report, **settings)
     except KeyboardInterrupt:

@@ -212,6 +212,12 @@ class TrainConfig:
             batch_norm=c.batch_norm, dropout=c.dropout, values=c.values, levels=c.levels,
             within_row=c.within_row, granularity=c.granularity, components=c.components)
 
+    def altered_rows(self) -> str | None:
+        """How training alters the rows it reads, which its training loss is computed on
+        (so that loss is not the clean validation's), or None when it reads true rows."""
+        return " and ".join(name for name, on in (("own draws", self.own_rows),
+                                                  ("noise", self.input_noise)) if on) or None
+
     def check(self, images) -> tuple[list[np.ndarray], bool]:
         """Validate training images (one array or a list) against these settings: the
         arrays (the kept rows only, not copied) and whether they are colour. The widget
