@@ -39,6 +39,7 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     assert np.array_equal(draws.images[:, :32], np.repeat(bricks[3][None, :32], 8, 0))
     assert names["mean"].shape == (64, 64)
     assert names["model"].architecture == "row-lstm"
+    assert names["model"].provenance["steps_run"] == 2  # the reloaded file says so
     assert names["dense"].architecture == "dense"
 
 
