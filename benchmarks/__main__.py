@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sections():
-    from . import (generalization, gui, input_noise, memory, pretrained, quality, speed,
-                   temperature, unseen_images, variants)
+    from . import (generalization, gui, input_noise, memory, own_rows, pretrained, quality,
+                   speed, temperature, unseen_images, variants)
 
     return [
         ("Generalization: dense against the Row LSTM", generalization.generalization),
@@ -32,6 +32,10 @@ def sections():
          input_noise.input_noise_bundled),
         ("Noisy rows read in training (opt-in): the ten unseen images",
          input_noise.input_noise_unseen),
+        ("Own draws read in training (opt-in): bundled images and textures",
+         own_rows.own_rows_bundled),
+        ("Own draws read in training (opt-in): the ten unseen images",
+         own_rows.own_rows_unseen),
         ("Row LSTM sampler", speed.row_lstm_sampler),
         ("Sampler against its limits", speed.sampler),
         ("Training: time to quality", speed.training),

@@ -76,7 +76,10 @@ DESCRIPTIONS = {
     "own_rows": "while training, read this share of the rows as the model's own draws of "
                 "them (each drawn from the true rows above it) instead of the true rows, so "
                 "that drawing, which reads the model's own rows, does not take its errors "
-                "for structure; 0 = off; each step costs a second pass",
+                "for structure; 0 = off; each step costs a second pass. At 0.5 the draws "
+                "of most images measured became texture instead of streaks, at a cost in "
+                "bits/dim on 8 of 15 (up to 0.15), and the mean was as often worse as "
+                "better (docs/benchmarks.md)",
     "validation": "share of each image's kept rows (its last ones) held out to validate on: "
                   "training keeps the best weights and stops early when they stop "
                   "improving; 0 = no validation",
