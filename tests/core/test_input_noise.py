@@ -58,12 +58,16 @@ def test_a_model_trained_on_noisy_rows_is_less_thrown_by_noisy_rows():
     assert cost[0.03] < 0.75 * cost[0.0]  # measured: 0.43-0.53 of it over seeds 0-2
 
 
+@pytest.mark.parametrize("setting,accepted", [
+    ("input_noise", "a standard deviation from 0 to 1"),
+    ("own_rows", "a share of the rows read from 0 to 1")])  # see test_own_rows.py
 @pytest.mark.parametrize("bad", [-0.1, 1.5, True, "0.1"])
-def test_input_noise_outside_0_to_1_is_refused(bad):
-    with pytest.raises(PixelRNNError, match="input_noise must be a standard deviation from 0 to 1"):
-        train(np.zeros((16, 16), np.uint8), steps=1, input_noise=bad)
+def test_altered_rows_read_outside_0_to_1_are_refused(setting, accepted, bad):
+    with pytest.raises(PixelRNNError, match=f"{setting} must be {accepted}"):
+        train(np.zeros((16, 16), np.uint8), steps=1, **{setting: bad})
 
 
-def test_the_dense_model_refuses_input_noise():
-    with pytest.raises(PixelRNNError, match="input_noise=0.01.*row-lstm architecture"):
-        train(np.zeros((16, 16), np.uint8), steps=1, architecture="dense", input_noise=0.01)
+@pytest.mark.parametrize("setting", ["input_noise", "own_rows"])
+def test_the_dense_model_refuses_altered_rows_read(setting):
+    with pytest.raises(PixelRNNError, match=f"{setting}=0.01.*row-lstm architecture"):
+        train(np.zeros((16, 16), np.uint8), steps=1, architecture="dense", **{setting: 0.01})
