@@ -26,6 +26,10 @@ def sections():
         ("Pretrained start (opt-in): bundled images and textures",
          pretrained.pretrained_bundled),
         ("Pretrained start (opt-in): the ten unseen images", pretrained.pretrained_unseen),
+        ("Pretrained start with turned crops and dropout (opt-in): bundled images and "
+         "textures", pretrained.pretrained_photographs_bundled),
+        ("Pretrained start with turned crops and dropout (opt-in): the ten unseen images",
+         pretrained.pretrained_photographs_unseen),
         ("Draw temperature: bundled images and textures", temperature.temperature_bundled),
         ("Draw temperature: the ten unseen images", temperature.temperature_unseen),
         ("Noisy rows read in training (opt-in): bundled images and textures",

@@ -26,6 +26,17 @@ def test_the_start_alone_codes_the_cameras_unseen_rows_better_than_webp():
     assert np.array_equal(camera, before)
 
 
+@pytest.mark.slow
+def test_with_turned_crops_and_dropout_the_astronauts_unseen_rows_code_below_webp():
+    """Issue 11's floor for the colour photograph, met by opt-in settings: trained on the
+    top half only, the rows below cost fewer bits than lossless WebP of them (measured
+    3.858-3.860 bits/dim over seeds 0-2 against WebP's 3.90; the start alone 3.91)."""
+    astronaut = load_sample("astronaut")
+    model = train(astronaut, keep_rows=64, pretrained=True, rotate=True, dropout=0.3)
+    bits = evaluate(model, astronaut, 64)["teacher_forced_bits_per_dim_256"]
+    assert bits < webp_bits(astronaut[64:]), bits
+
+
 def test_fine_tuning_that_hurts_the_validation_rows_keeps_the_start():
     camera = load_sample("camera")
     kept = []
