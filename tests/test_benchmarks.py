@@ -27,6 +27,10 @@ def test_quick_benchmarks_write_every_table(tmp_path):
                   "Ten images no setting was chosen on",
                   "Pretrained start (opt-in): bundled images and textures",
                   "Pretrained start (opt-in): the ten unseen images",
+                  "Pretrained start with turned crops and dropout (opt-in): bundled images "
+                  "and textures",
+                  "Pretrained start with turned crops and dropout (opt-in): the ten unseen "
+                  "images",
                   "Draw temperature: bundled images and textures",
                   "Draw temperature: the ten unseen images",
                   "Noisy rows read in training (opt-in): bundled images and textures",
@@ -53,6 +57,7 @@ def test_quick_benchmarks_write_every_table(tmp_path):
     for name in ("completions.png", "level_calibration.png", "unseen_images.png",
                  "pretrained.png", "pretrained_unseen.png", "temperature.png",
                  "temperature_unseen.png", "input_noise.png", "input_noise_unseen.png",
-                 "own_rows.png", "own_rows_unseen.png"):
+                 "own_rows.png", "own_rows_unseen.png", "pretrained_photographs.png",
+                 "pretrained_photographs_unseen.png"):
         picture = Image.open(tmp_path / "images" / name)
         assert picture.width > 6 * 100 and picture.height > 100, name
