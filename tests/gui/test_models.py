@@ -107,7 +107,8 @@ def test_a_loaded_model_says_its_level_calibration(open_widget, tmp_path):
     widget.load_model(save_model(model, tmp_path / "calibrated.pixelrnn"))
     assert widget.train_status.value.endswith(
         f"Level calibration: drawing moves every value's centre by {offset:+.2f} levels "
-        "(per channel), fitted on the training rows.")
+        "(per channel), fitted on the training rows. "
+        + describe_training(model.provenance))  # then how it was trained
     model.drift.zero_()  # uncalibrated: nothing said
     widget.load_model(save_model(model, tmp_path / "plain.pixelrnn"))
-    assert "calibration" not in widget.train_status.value
+    assert "Level calibration" not in widget.train_status.value
