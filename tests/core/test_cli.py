@@ -31,6 +31,7 @@ from napari_pixelrnn.core import (
     train,
     uncertainty,
 )
+from napari_pixelrnn.core.provenance import describe_training
 from napari_pixelrnn.core.row_lstm.draw_check import DrawCheck
 
 TINY = ("--steps", "3", "--hidden-size", "16", "--threads", "1")
@@ -122,6 +123,15 @@ def test_a_row_lstm_trained_saved_and_used_by_the_cli(tmp_path):
                "m.pixelrnn", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert np.array_equal(imread(tmp_path / "out.png"), complete(core, image, 20))
+    # info: what the file is and how it was trained, without an image
+    said = describe_training(model.provenance)
+    assert said.startswith("Trained on the 20 rows above the cut, seed 0, 6 of 6 steps")
+    assert run("info", "m.pixelrnn", cwd=tmp_path).stdout == (
+        "m.pixelrnn: row-lstm, mixture values, trained on images 24 wide, completes any "
+        f"width, 1 channel(s), uint8\n{said}\n")
+    as_json = json.loads(run("info", "m.pixelrnn", "--json", cwd=tmp_path).stdout)
+    assert as_json["model"]["kernel"] == 5 and as_json["data"]["width"] == 24
+    assert as_json["training"] == model.provenance
 
 
 def stripes(height=16, width=20, shift=0):
@@ -289,6 +299,7 @@ def files(folder):
     (["complete", "in.png", "-o", "x.png", "--keep-rows", "99", "--steps", "1"], "keep_rows=99"),
     (["complete", "in.png", "-o", "x.png", "--keep-rows", "4", "--model", "in.png"],
      "not a napari-pixelrnn checkpoint"),
+    (["info", "in.png"], "not a napari-pixelrnn checkpoint"),
     (["train", "in.png", "-o", "m", "--cell", "cnn", *DENSE], "Unknown cell"),
     (["train", "in.jpg", "-o", "m"],
      "in.jpg is not an image napari-pixelrnn can read: it reads PNG and TIFF"),

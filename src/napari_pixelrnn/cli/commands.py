@@ -64,11 +64,34 @@ def cmd_train(args) -> int:
         raise PixelRNNError(_name_images(exc, paths)) from None
     if not main_process():
         return 0  # torchrun: the first process writes the model
+    print(f"wrote {save(model, args.output)} ({_what(model)})")
+    return 0
+
+
+def _what(model) -> str:
+    """The model in a few words: family, values, widths, channels, dtype."""
     spec = model.data
     width = (f"trained on images {spec.width} wide, completes any width"
              if model.architecture == "row-lstm" else f"images {spec.width} wide")
-    print(f"wrote {save(model, args.output)} ({model.architecture}, "
-          f"{model.config.values} values, {width}, {spec.channels} channel(s), {spec.dtype})")
+    return (f"{model.architecture}, {model.config.values} values, {width}, "
+            f"{spec.channels} channel(s), {spec.dtype}")
+
+
+def cmd_info(args) -> int:
+    """What a saved model is and how it was trained, without an image."""
+    from dataclasses import asdict
+
+    from ..core import load_model
+    from ..core.provenance import NOT_RECORDED, describe_training
+
+    model = load_model(args.model)
+    if args.json:
+        print(json.dumps({"architecture": model.architecture, "model": asdict(model.config),
+                          "data": model.data.to_dict(), "training": model.provenance},
+                         indent=2))
+    else:
+        print(f"{args.model}: {_what(model)}")
+        print(describe_training(model.provenance) or NOT_RECORDED)
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from .commands import cmd_complete, cmd_evaluate, cmd_train
+from .commands import cmd_complete, cmd_evaluate, cmd_info, cmd_train
 from .demo import DEMO_ROW_LSTM_STEPS, cmd_demo
 
 EPILOG = "Run 'napari-pixelrnn COMMAND -h' for a command's options."
@@ -236,4 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="rows kept from the top; the loss is over the rows below")
     ev.add_argument("--json", action="store_true", help="print every score as JSON")
     ev.set_defaults(run=cmd_evaluate)
+
+    info = sub.add_parser("info", help="say what a saved model is and how it was trained")
+    info.add_argument("model", help="checkpoint file")
+    info.add_argument("--json", action="store_true",
+                      help="print its settings, data and training record as JSON")
+    info.set_defaults(run=cmd_info)
     return parser
