@@ -6,7 +6,7 @@ import pytest
 
 from napari_pixelrnn.core import load_model, save_model, train, train_steps
 from napari_pixelrnn.core.config import TrainConfig
-from napari_pixelrnn.core.provenance import describe_training
+from napari_pixelrnn.core.provenance import NOT_RECORDED, describe_training, training_said
 
 from .conftest import tiny
 from .test_checkpoint import _rewrite_metadata
@@ -70,3 +70,4 @@ def test_a_file_without_a_readable_record_loads_and_says_nothing(tmp_path, strip
     _rewrite_metadata(path, change)
     loaded = load_model(path)
     assert loaded.provenance is None and describe_training(loaded.provenance) == ""
+    assert training_said(loaded) == NOT_RECORDED  # what the CLI and the dock then say

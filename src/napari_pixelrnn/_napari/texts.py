@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import uniform_warning
-from ..core.provenance import NOT_RECORDED, describe_training
+from ..core.provenance import training_said
 from ..core.row_lstm.calibration import offsets_text
 from ..core.row_lstm.draw_check import draw_check_text
 from ..core.row_lstm.pretrained import step_name
@@ -42,8 +42,7 @@ def describe(model) -> str:
 
 def describe_loaded(model, name: str) -> str:
     """A model read from a file: what it is, and how it was trained if the file says."""
-    trained = describe_training(model.provenance) or NOT_RECORDED
-    return f"Loaded {name}. {describe(model)} {trained}"
+    return f"Loaded {name}. {describe(model)} {training_said(model)}"
 
 
 def describe_completion(result: Completed, train_on: str | None) -> str:

@@ -82,7 +82,7 @@ def cmd_info(args) -> int:
     from dataclasses import asdict
 
     from ..core import load_model
-    from ..core.provenance import NOT_RECORDED, describe_training
+    from ..core.provenance import training_said
 
     model = load_model(args.model)
     if args.json:
@@ -91,14 +91,14 @@ def cmd_info(args) -> int:
                          indent=2))
     else:
         print(f"{args.model}: {_what(model)}")
-        print(describe_training(model.provenance) or NOT_RECORDED)
+        print(training_said(model))
     return 0
 
 
 def cmd_complete(args) -> int:
     from ..core import load_model
     from ..core.io import read_image
-    from ..core.provenance import NOT_RECORDED, describe_training
+    from ..core.provenance import training_said
 
     _check_complete_outputs(args)
     image = read_image(args.image)
@@ -108,8 +108,7 @@ def cmd_complete(args) -> int:
     if args.model:
         model = load_model(args.model)
         if main_process():  # what the file says of its training
-            said = describe_training(model.provenance) or NOT_RECORDED
-            print(f"loaded {args.model}. {said}", flush=True)
+            print(f"loaded {args.model}. {training_said(model)}", flush=True)
     else:
         if args.train_on_all_rows and main_process():
             print(f"training on all rows, the {_height(image, args) - args.keep_rows} it "

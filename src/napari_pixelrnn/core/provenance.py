@@ -61,6 +61,11 @@ def describe_training(record: dict | None) -> str:
     return text + "."
 
 
+def training_said(model) -> str:
+    """How ``model`` was trained, in one sentence, or that its file does not say."""
+    return describe_training(model.provenance) or NOT_RECORDED
+
+
 def _changed(settings: dict) -> dict:
     """The settings that differ from the defaults of their architecture (and start)."""
     try:  # the pretrained start has its own learning rate
