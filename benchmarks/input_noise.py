@@ -9,17 +9,9 @@ read imperfect rows. Same images and seeds as "Pretrained start".
 
 from __future__ import annotations
 
-from . import generalization
-from .pretrained import _unseen, side_by_side
+from .pretrained import bundled_and_unseen
 
 NOISE = 0.01  # intensities in [0, 1]: about 2.5 of 255 levels
-SETTINGS = ({"input_noise": NOISE}, ("defaults", f"noise {NOISE}"),
-            f"with its defaults, or with input_noise={NOISE}")
-
-
-def input_noise_bundled(quick: bool) -> tuple[str, list[str]]:
-    return side_by_side(generalization.cases(quick), quick, "input_noise.png", *SETTINGS)
-
-
-def input_noise_unseen(quick: bool) -> tuple[str, list[str]]:
-    return side_by_side(_unseen(quick), quick, "input_noise_unseen.png", *SETTINGS)
+input_noise_bundled, input_noise_unseen = bundled_and_unseen(
+    "input_noise", {"input_noise": NOISE}, ("defaults", f"noise {NOISE}"),
+    f"with its defaults, or with input_noise={NOISE}")

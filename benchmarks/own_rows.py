@@ -11,17 +11,9 @@ follow them. Same images and seeds as "Noisy rows read in training".
 
 from __future__ import annotations
 
-from . import generalization
-from .pretrained import _unseen, side_by_side
+from .pretrained import bundled_and_unseen
 
 SHARE = 0.5  # of the rows read; 1 cost the camera 0.5 bits/dim in a probe
-SETTINGS = ({"own_rows": SHARE}, ("defaults", f"own rows {SHARE}"),
-            f"with its defaults, or with own_rows={SHARE}")
-
-
-def own_rows_bundled(quick: bool) -> tuple[str, list[str]]:
-    return side_by_side(generalization.cases(quick), quick, "own_rows.png", *SETTINGS)
-
-
-def own_rows_unseen(quick: bool) -> tuple[str, list[str]]:
-    return side_by_side(_unseen(quick), quick, "own_rows_unseen.png", *SETTINGS)
+own_rows_bundled, own_rows_unseen = bundled_and_unseen(
+    "own_rows", {"own_rows": SHARE}, ("defaults", f"own rows {SHARE}"),
+    f"with its defaults, or with own_rows={SHARE}")

@@ -79,32 +79,28 @@ def side_by_side(images, quick: bool, picture_name: str, opt_in: dict,
     return text, notes
 
 
-PRETRAINED = ({"pretrained": True}, ("scratch", "pretrained"),
-              "with its defaults (scratch) or starting from the shipped weights and "
-              "fine-tuned on them at a tenth of the learning rate (pretrained)")
+def bundled_and_unseen(picture: str, *comparison):
+    """One comparison's two sections, as ``(bundled, unseen)``: the bundled images and
+    textures, then the ten unseen images; ``comparison`` is :func:`side_by_side`'s
+    arguments after the picture's name, whose stem is ``picture``."""
+    def bundled(quick: bool) -> tuple[str, list[str]]:
+        return side_by_side(generalization.cases(quick), quick, f"{picture}.png", *comparison)
+
+    def unseen(quick: bool) -> tuple[str, list[str]]:
+        return side_by_side(_unseen(quick), quick, f"{picture}_unseen.png", *comparison)
+
+    return bundled, unseen
 
 
-def pretrained_bundled(quick: bool) -> tuple[str, list[str]]:
-    return side_by_side(generalization.cases(quick), quick, "pretrained.png", *PRETRAINED)
-
-
-def pretrained_unseen(quick: bool) -> tuple[str, list[str]]:
-    return side_by_side(_unseen(quick), quick, "pretrained_unseen.png", *PRETRAINED)
-
+pretrained_bundled, pretrained_unseen = bundled_and_unseen(
+    "pretrained", {"pretrained": True}, ("scratch", "pretrained"),
+    "with its defaults (scratch) or starting from the shipped weights and fine-tuned on "
+    "them at a tenth of the learning rate (pretrained)")
 
 # Measured to code the bundled photographs' unseen rows better from scratch ("Opt-in
 # settings for photographs"); here on top of the pretrained start, on all 15 images.
-PHOTOGRAPHS = ({"pretrained": True, "rotate": True, "dropout": 0.3},
-               ("pretrained", "pretrained + rotate + dropout"),
-               "starting from the shipped weights (pretrained), or the same with turned "
-               "crops and dropout 0.3", {"pretrained": True})
-
-
-def pretrained_photographs_bundled(quick: bool) -> tuple[str, list[str]]:
-    return side_by_side(generalization.cases(quick), quick, "pretrained_photographs.png",
-                        *PHOTOGRAPHS)
-
-
-def pretrained_photographs_unseen(quick: bool) -> tuple[str, list[str]]:
-    return side_by_side(_unseen(quick), quick, "pretrained_photographs_unseen.png",
-                        *PHOTOGRAPHS)
+pretrained_photographs_bundled, pretrained_photographs_unseen = bundled_and_unseen(
+    "pretrained_photographs", {"pretrained": True, "rotate": True, "dropout": 0.3},
+    ("pretrained", "pretrained + rotate + dropout"),
+    "starting from the shipped weights (pretrained), or the same with turned crops and "
+    "dropout 0.3", {"pretrained": True})
